@@ -1,0 +1,148 @@
+{#- Small portable helpers; dispatch only where adapters really differ. -#}
+
+{#- Segment's corrected event time: received_at - (sent_at - original_timestamp).
+    Falls back to the loader's timestamp when a part is missing, then to received_at. -#}
+{% macro segment_event_time(received_at, sent_at, original_timestamp, loader_timestamp) -%}
+    coalesce(
+        case
+            when {{ sent_at }} is not null and {{ original_timestamp }} is not null
+                then {{ dbt.dateadd('millisecond', '-1 * ' ~ accountpulse.millis_between(original_timestamp, sent_at), received_at) }}
+        end,
+        {{ loader_timestamp }},
+        {{ received_at }}
+    )
+{%- endmacro %}
+
+{#- whole milliseconds from start to end -#}
+{% macro millis_between(start, end) -%}
+    {{ return(adapter.dispatch('millis_between', 'accountpulse')(start, end)) }}
+{%- endmacro %}
+
+{% macro default__millis_between(start, end) -%}
+    {{ dbt.datediff(start, end, 'millisecond') }}
+{%- endmacro %}
+
+{% macro postgres__millis_between(start, end) -%}
+    cast(round(extract(epoch from ({{ end }} - {{ start }})) * 1000) as bigint)
+{%- endmacro %}
+
+{#- minor currency units (cents) to decimal units; zero-decimal currencies (jpy, krw, …) unchanged -#}
+{% macro minor_to_decimal(amount, currency) -%}
+    case
+        when lower({{ currency }}) in (
+            {%- for code in var('zero_decimal_currencies') %}'{{ code }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+        ) then cast({{ amount }} as {{ dbt.type_numeric() }})
+        else cast({{ amount }} as {{ dbt.type_numeric() }}) / 100
+    end
+{%- endmacro %}
+
+{#- The as-of date as a scalar subquery, so every model agrees on it: var as_of_date when set,
+    else the latest event date in the data (see util_as_of_date). -#}
+{% macro as_of_date_sql() -%}
+    (select as_of_date from {{ ref('util_as_of_date') }})
+{%- endmacro %}
+
+{#- a date literal-safe cast of a timestamp -#}
+{% macro to_date(expression) -%}
+    cast({{ expression }} as date)
+{%- endmacro %}
+
+{#- Text value of one key of a JSON object held as text; null (not an error) when the text
+    is not valid JSON. Pair with is_valid_json_object() to count what could not be parsed. -#}
+{% macro json_text_value(json_text, key) -%}
+    {{ return(adapter.dispatch('json_text_value', 'accountpulse')(json_text, key)) }}
+{%- endmacro %}
+
+{% macro default__json_text_value(json_text, key) -%}
+    {#- the guard sits inside: DuckDB evaluates both CASE branches over a vector -#}
+    json_extract_string(case when json_valid({{ json_text }}) then {{ json_text }} end, '$.{{ key }}')
+{%- endmacro %}
+
+{% macro postgres__json_text_value(json_text, key) -%}
+    {{ target.schema }}.accountpulse_json_text({{ json_text }}, '{{ key }}')
+{%- endmacro %}
+
+{% macro spark__json_text_value(json_text, key) -%}
+    get_json_object({{ json_text }}, '$.{{ key }}')
+{%- endmacro %}
+
+{% macro is_valid_json_object(json_text) -%}
+    {{ return(adapter.dispatch('is_valid_json_object', 'accountpulse')(json_text)) }}
+{%- endmacro %}
+
+{% macro default__is_valid_json_object(json_text) -%}
+    coalesce(json_type(case when json_valid({{ json_text }}) then {{ json_text }} end) = 'OBJECT', false)
+{%- endmacro %}
+
+{% macro postgres__is_valid_json_object(json_text) -%}
+    {{ target.schema }}.accountpulse_is_json_object({{ json_text }})
+{%- endmacro %}
+
+{% macro spark__is_valid_json_object(json_text) -%}
+    coalesce(json_object_keys({{ json_text }}) is not null, false)
+{%- endmacro %}
+
+{#- PostgreSQL 15 has no non-throwing JSON parse; create two tiny functions (on-run-start). -#}
+{% macro create_udfs() -%}
+    {%- if target.type == 'postgres' -%}
+        create schema if not exists {{ target.schema }};
+        create or replace function {{ target.schema }}.accountpulse_is_json_object(value text) returns boolean
+        language plpgsql immutable as $$
+        begin
+            return value is not null and json_typeof(value::json) = 'object';
+        exception when others then
+            return false;
+        end;
+        $$;
+        create or replace function {{ target.schema }}.accountpulse_json_text(value text, json_key text) returns text
+        language plpgsql immutable as $$
+        begin
+            return value::json ->> json_key;
+        exception when others then
+            return null;
+        end;
+        $$;
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Integer value of a text that holds only digits (optionally signed); null for anything else
+    ("lots", "", "12 people") instead of a failing cast. -#}
+{% macro safe_text_to_integer(text_value) -%}
+    case
+        when {{ accountpulse.matches_integer('trim(cast(' ~ text_value ~ ' as ' ~ dbt.type_string() ~ '))') }}
+            then cast(trim(cast({{ text_value }} as {{ dbt.type_string() }})) as {{ dbt.type_bigint() }})
+    end
+{%- endmacro %}
+
+{% macro matches_integer(text_value) -%}
+    {{ return(adapter.dispatch('matches_integer', 'accountpulse')(text_value)) }}
+{%- endmacro %}
+
+{% macro default__matches_integer(text_value) -%}
+    regexp_full_match({{ text_value }}, '-?[0-9]{1,15}')
+{%- endmacro %}
+
+{% macro postgres__matches_integer(text_value) -%}
+    ({{ text_value }} ~ '^-?[0-9]{1,15}$')
+{%- endmacro %}
+
+{% macro spark__matches_integer(text_value) -%}
+    ({{ text_value }} rlike '^-?[0-9]{1,15}$')
+{%- endmacro %}
+
+{#- Rows of a base_ staging model counted by disposition, for the source row audit. -#}
+{% macro source_row_audit(base_model, source_table) -%}
+    select
+        '{{ source_table }}' as source_table,
+        case
+            when rejection_reason is not null then 'rejected'
+            when delivery_rank > 1 then 'duplicate'
+            else 'kept'
+        end as disposition,
+        coalesce(rejection_reason, case when delivery_rank > 1 then 'duplicate_delivery' end) as reason,
+        count(*) as row_count
+    from {{ ref(base_model) }}
+    group by 1, 2, 3
+{%- endmacro %}

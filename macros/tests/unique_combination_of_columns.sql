@@ -1,0 +1,10 @@
+{#- Fails with the combinations of `combination_of_columns` that occur more than once. -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    {%- set columns_csv = combination_of_columns | join(', ') %}
+    select
+        {{ columns_csv }},
+        count(*) as n_records
+    from {{ model }}
+    group by {{ columns_csv }}
+    having count(*) > 1
+{% endtest %}
