@@ -1,0 +1,58 @@
+-- Every raw row accounted for: per source table, how many were kept, were duplicate deliveries
+-- of a message id, or were set aside, and why. raw rows = kept + duplicate + rejected.
+with audit as (
+    {{ source_row_audit('base_segment__tracks', 'segment.tracks') }}
+    union all
+    {{ source_row_audit('base_segment__pages', 'segment.pages') }}
+    union all
+    {{ source_row_audit('base_segment__identifies', 'segment.identifies') }}
+    union all
+    {{ source_row_audit('base_segment__groups', 'segment.groups') }}
+    union all
+    {{ source_row_audit('base_stripe__customer', 'stripe.customer') }}
+    union all
+    {{ source_row_audit('base_stripe__subscription_history', 'stripe.subscription_history') }}
+    union all
+    {{ source_row_audit('base_stripe__subscription_item', 'stripe.subscription_item') }}
+    union all
+    {{ source_row_audit('base_stripe__price', 'stripe.price') }}
+    union all
+    {{ source_row_audit('base_stripe__product', 'stripe.product') }}
+    union all
+    {{ source_row_audit('base_stripe__coupon', 'stripe.coupon') }}
+    union all
+    {{ source_row_audit('base_stripe__discount', 'stripe.discount') }}
+    union all
+    {{ source_row_audit('base_stripe__invoice', 'stripe.invoice') }}
+    union all
+    {{ source_row_audit('base_stripe__invoice_line_item', 'stripe.invoice_line_item') }}
+),
+
+flags as (
+    -- rows kept but with a problem worth counting
+    select
+        'stripe.customer' as source_table,
+        'flagged' as disposition,
+        {{ dbt.concat(["'metadata_'", 'metadata_status']) }} as reason,
+        count(*) as row_count
+    from {{ ref('stg_stripe__customers') }}
+    where metadata_status <> 'ok'
+    group by 1, 2, 3
+    union all
+    select
+        'segment.groups' as source_table,
+        'flagged' as disposition,
+        'invalid_employees' as reason,
+        count(*) as row_count
+    from {{ ref('stg_segment__groups') }}
+    where has_invalid_employees
+    group by 1, 2, 3
+),
+
+final as (
+    select * from audit
+    union all
+    select * from flags
+)
+
+select * from final

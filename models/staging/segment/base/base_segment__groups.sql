@@ -1,0 +1,61 @@
+-- Every raw group call (user -> account) with account traits, rejection reason and delivery rank.
+-- employees arrives as free text: digits become an integer, anything else null and is flagged.
+with source as (
+    select
+        {{ source_columns(source('segment', 'groups'), [
+            ('id', dbt.type_string(), true),
+            ('anonymous_id', dbt.type_string(), false),
+            ('user_id', dbt.type_string(), true),
+            ('group_id', dbt.type_string(), true),
+            ('timestamp', dbt.type_timestamp(), true),
+            ('received_at', dbt.type_timestamp(), true),
+            ('name', dbt.type_string(), false),
+            ('plan', dbt.type_string(), false),
+            ('industry', dbt.type_string(), false),
+            ('employees', dbt.type_string(), false),
+            ('created_at', dbt.type_timestamp(), false),
+        ]) }}
+    from {{ source('segment', 'groups') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_string() }}) as group_call_id,
+        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
+        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
+        cast(nullif(trim(group_id), '') as {{ dbt.type_string() }}) as account_id,
+        cast(coalesce({{ adapter.quote('timestamp') }}, received_at) as {{ dbt.type_timestamp() }}) as grouped_at,
+        cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
+        cast(name as {{ dbt.type_string() }}) as account_name,
+        cast(lower(nullif(trim(plan), '')) as {{ dbt.type_string() }}) as plan,
+        cast(nullif(trim(industry), '') as {{ dbt.type_string() }}) as industry,
+        {{ safe_text_to_integer('employees') }} as employees,
+        cast(employees as {{ dbt.type_string() }}) as employees_raw,
+        cast(created_at as {{ dbt.type_timestamp() }}) as account_created_at
+    from source
+),
+
+flagged as (
+    select
+        *,
+        employees_raw is not null and trim(employees_raw) <> '' and employees is null as has_invalid_employees,
+        case
+            when group_call_id is null then 'missing_id'
+            when grouped_at is null then 'missing_timestamp'
+            when account_id is null then 'missing_group_id'
+            when user_id is null and anonymous_id is null then 'missing_user_and_anonymous_id'
+        end as rejection_reason
+    from renamed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by group_call_id
+            order by case when rejection_reason is null then 0 else 1 end, received_at
+        ) as delivery_rank
+    from flagged
+)
+
+select * from ranked

@@ -1,0 +1,51 @@
+-- Every raw identify call with house names, rejection reason and delivery rank.
+with source as (
+    select
+        {{ source_columns(source('segment', 'identifies'), [
+            ('id', dbt.type_string(), true),
+            ('anonymous_id', dbt.type_string(), false),
+            ('user_id', dbt.type_string(), true),
+            ('timestamp', dbt.type_timestamp(), true),
+            ('received_at', dbt.type_timestamp(), true),
+            ('email', dbt.type_string(), false),
+            ('name', dbt.type_string(), false),
+            ('role', dbt.type_string(), false),
+        ]) }}
+    from {{ source('segment', 'identifies') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_string() }}) as identify_id,
+        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
+        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
+        cast(coalesce({{ adapter.quote('timestamp') }}, received_at) as {{ dbt.type_timestamp() }}) as identified_at,
+        cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
+        cast(lower(trim(email)) as {{ dbt.type_string() }}) as email,
+        cast(name as {{ dbt.type_string() }}) as user_name,
+        cast(lower(nullif(trim(role), '')) as {{ dbt.type_string() }}) as user_role
+    from source
+),
+
+flagged as (
+    select
+        *,
+        case
+            when identify_id is null then 'missing_id'
+            when identified_at is null then 'missing_timestamp'
+            when user_id is null then 'missing_user_id'
+        end as rejection_reason
+    from renamed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by identify_id
+            order by case when rejection_reason is null then 0 else 1 end, received_at
+        ) as delivery_rank
+    from flagged
+)
+
+select * from ranked

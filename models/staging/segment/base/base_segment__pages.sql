@@ -1,0 +1,61 @@
+-- Every raw page call: house names, event time (the loader's timestamp: pages carry no
+-- original_timestamp), rejection reason and delivery rank per message id.
+with source as (
+    select
+        {{ source_columns(source('segment', 'pages'), [
+            ('id', dbt.type_string(), true),
+            ('anonymous_id', dbt.type_string(), false),
+            ('user_id', dbt.type_string(), true),
+            ('timestamp', dbt.type_timestamp(), true),
+            ('sent_at', dbt.type_timestamp(), false),
+            ('received_at', dbt.type_timestamp(), true),
+            ('name', dbt.type_string(), false),
+            ('path', dbt.type_string(), false),
+            ('url', dbt.type_string(), false),
+            ('title', dbt.type_string(), false),
+            ('context_group_id', dbt.type_string(), false),
+        ]) }}
+    from {{ source('segment', 'pages') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_string() }}) as page_view_id,
+        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
+        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
+        cast(nullif(trim(context_group_id), '') as {{ dbt.type_string() }}) as context_group_id,
+        cast(coalesce({{ adapter.quote('timestamp') }}, received_at) as {{ dbt.type_timestamp() }}) as event_at,
+        cast(sent_at as {{ dbt.type_timestamp() }}) as sent_at,
+        cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
+        cast(name as {{ dbt.type_string() }}) as page_name,
+        cast(path as {{ dbt.type_string() }}) as page_path,
+        cast(url as {{ dbt.type_string() }}) as page_url,
+        cast(title as {{ dbt.type_string() }}) as page_title
+    from source
+),
+
+flagged as (
+    select
+        *,
+        case
+            when page_view_id is null then 'missing_id'
+            when received_at is null or event_at is null then 'missing_timestamp'
+            when user_id is null and anonymous_id is null then 'missing_user_and_anonymous_id'
+            when event_at > {{ dbt.dateadd('day', 1, 'received_at') }} then 'event_time_after_receipt'
+            when event_at < {{ dbt.dateadd('day', -1 * var('max_event_delay_days'), 'received_at') }}
+                then 'event_time_implausibly_old'
+        end as rejection_reason
+    from renamed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by page_view_id
+            order by case when rejection_reason is null then 0 else 1 end, received_at
+        ) as delivery_rank
+    from flagged
+)
+
+select * from ranked

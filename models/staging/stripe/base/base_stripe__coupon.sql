@@ -1,0 +1,34 @@
+-- Coupons with amount_off in decimal units of the coupon's currency.
+with source as (
+    select
+        {{ source_columns(source('stripe', 'coupon'), [
+            ('id', dbt.type_string(), true),
+            ('amount_off', dbt.type_bigint(), false),
+            ('percent_off', dbt.type_float(), false),
+            ('currency', dbt.type_string(), false),
+            ('duration', dbt.type_string(), true),
+            ('duration_in_months', dbt.type_bigint(), false),
+        ]) }}
+    from {{ source('stripe', 'coupon') }}
+),
+
+flagged as (
+    select
+        cast(id as {{ dbt.type_string() }}) as coupon_id,
+        {{ minor_to_decimal('amount_off', 'currency') }} as amount_off,
+        cast(percent_off as {{ dbt.type_float() }}) as percent_off,
+        cast(lower(currency) as {{ dbt.type_string() }}) as currency,
+        cast(lower(duration) as {{ dbt.type_string() }}) as duration,
+        cast(duration_in_months as {{ dbt.type_bigint() }}) as duration_in_months,
+        case when id is null then 'missing_id' end as rejection_reason
+    from source
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (partition by coupon_id order by duration) as delivery_rank
+    from flagged
+)
+
+select * from ranked

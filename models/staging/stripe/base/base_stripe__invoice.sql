@@ -1,0 +1,52 @@
+-- Invoices with amounts in decimal units of their currency; unknown currencies set aside.
+with source as (
+    select
+        {{ source_columns(source('stripe', 'invoice'), [
+            ('id', dbt.type_string(), true),
+            ('customer_id', dbt.type_string(), true),
+            ('subscription_id', dbt.type_string(), false),
+            ('status', dbt.type_string(), true),
+            ('created', dbt.type_timestamp(), true),
+            ('period_start', dbt.type_timestamp(), false),
+            ('period_end', dbt.type_timestamp(), false),
+            ('currency', dbt.type_string(), true),
+            ('subtotal', dbt.type_bigint(), false),
+            ('total', dbt.type_bigint(), true),
+        ]) }}
+    from {{ source('stripe', 'invoice') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_string() }}) as invoice_id,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
+        cast(lower(status) as {{ dbt.type_string() }}) as invoice_status,
+        cast(created as {{ dbt.type_timestamp() }}) as created_at,
+        cast(period_start as {{ dbt.type_timestamp() }}) as period_start_at,
+        cast(period_end as {{ dbt.type_timestamp() }}) as period_end_at,
+        cast(lower(currency) as {{ dbt.type_string() }}) as currency,
+        {{ minor_to_decimal('subtotal', 'currency') }} as subtotal,
+        {{ minor_to_decimal('total', 'currency') }} as total
+    from source
+),
+
+flagged as (
+    select
+        *,
+        case
+            when invoice_id is null then 'missing_id'
+            when created_at is null then 'missing_timestamp'
+            when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
+        end as rejection_reason
+    from renamed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (partition by invoice_id order by created_at) as delivery_rank
+    from flagged
+)
+
+select * from ranked

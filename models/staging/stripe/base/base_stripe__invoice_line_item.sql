@@ -1,0 +1,59 @@
+-- Invoice lines with amounts in decimal units; unknown currencies and negative quantities set aside.
+with source as (
+    select
+        {{ source_columns(source('stripe', 'invoice_line_item'), [
+            ('id', dbt.type_string(), true),
+            ('invoice_id', dbt.type_string(), true),
+            ('subscription_id', dbt.type_string(), false),
+            ('subscription_item_id', dbt.type_string(), false),
+            ('price_id', dbt.type_string(), false),
+            ('amount', dbt.type_bigint(), true),
+            ('currency', dbt.type_string(), true),
+            ('quantity', dbt.type_bigint(), false),
+            ('period_start', dbt.type_timestamp(), true),
+            ('period_end', dbt.type_timestamp(), true),
+            ('proration', dbt.type_boolean(), false),
+            ('type', dbt.type_string(), true),
+            ('discount_amount', dbt.type_bigint(), false),
+        ]) }}
+    from {{ source('stripe', 'invoice_line_item') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_string() }}) as invoice_line_item_id,
+        cast(invoice_id as {{ dbt.type_string() }}) as invoice_id,
+        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
+        cast(subscription_item_id as {{ dbt.type_string() }}) as subscription_item_id,
+        cast(price_id as {{ dbt.type_string() }}) as price_id,
+        {{ minor_to_decimal('amount', 'currency') }} as amount,
+        {{ minor_to_decimal('coalesce(discount_amount, 0)', 'currency') }} as discount_amount,
+        cast(lower(currency) as {{ dbt.type_string() }}) as currency,
+        cast(quantity as {{ dbt.type_bigint() }}) as quantity,
+        cast(period_start as {{ dbt.type_timestamp() }}) as period_start_at,
+        cast(period_end as {{ dbt.type_timestamp() }}) as period_end_at,
+        coalesce(proration, false) as is_proration,
+        cast(lower({{ adapter.quote('type') }}) as {{ dbt.type_string() }}) as line_type
+    from source
+),
+
+flagged as (
+    select
+        *,
+        case
+            when invoice_line_item_id is null then 'missing_id'
+            when period_start_at is null or period_end_at is null then 'missing_timestamp'
+            when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
+            when quantity < 0 then 'negative_quantity'
+        end as rejection_reason
+    from renamed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (partition by invoice_line_item_id order by period_start_at) as delivery_rank
+    from flagged
+)
+
+select * from ranked

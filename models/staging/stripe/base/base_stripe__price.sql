@@ -1,0 +1,46 @@
+-- Prices with amounts in decimal units of their currency; unknown currencies set aside.
+with source as (
+    select
+        {{ source_columns(source('stripe', 'price'), [
+            ('id', dbt.type_string(), true),
+            ('product_id', dbt.type_string(), true),
+            ('unit_amount', dbt.type_bigint(), true),
+            ('currency', dbt.type_string(), true),
+            ('recurring_interval', dbt.type_string(), false),
+            ('recurring_interval_count', dbt.type_bigint(), false),
+            ('type', dbt.type_string(), true),
+        ]) }}
+    from {{ source('stripe', 'price') }}
+),
+
+renamed as (
+    select
+        cast(id as {{ dbt.type_string() }}) as price_id,
+        cast(product_id as {{ dbt.type_string() }}) as product_id,
+        {{ minor_to_decimal('unit_amount', 'currency') }} as unit_amount,
+        cast(lower(currency) as {{ dbt.type_string() }}) as currency,
+        cast(lower(recurring_interval) as {{ dbt.type_string() }}) as recurring_interval,
+        cast(coalesce(recurring_interval_count, 1) as {{ dbt.type_bigint() }}) as recurring_interval_count,
+        cast(lower({{ adapter.quote('type') }}) as {{ dbt.type_string() }}) as price_type
+    from source
+),
+
+flagged as (
+    select
+        *,
+        case
+            when price_id is null then 'missing_id'
+            when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
+            when unit_amount < 0 then 'negative_amount'
+        end as rejection_reason
+    from renamed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (partition by price_id order by product_id) as delivery_rank
+    from flagged
+)
+
+select * from ranked
