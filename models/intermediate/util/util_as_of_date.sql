@@ -1,0 +1,16 @@
+-- The date every "as of" metric is measured on (one row): var as_of_date when set, else the
+-- latest corrected event date among the kept track and page events. Null on an empty warehouse.
+{%- set as_of_override = ("'" ~ var('as_of_date') ~ "'") if var('as_of_date') else 'null' %}
+
+with event_dates as (
+    select cast(max(event_at) as date) as event_date from {{ ref('stg_segment__tracks') }}
+    union all
+    select cast(max(event_at) as date) as event_date from {{ ref('stg_segment__pages') }}
+),
+
+final as (
+    select coalesce(cast({{ as_of_override }} as date), max(event_date)) as as_of_date
+    from event_dates
+)
+
+select * from final

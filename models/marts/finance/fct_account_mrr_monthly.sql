@@ -1,0 +1,96 @@
+-- MRR per account and month with its movement. Monthly MRR = MRR at the end of the month's last
+-- day (of the as-of date for the current month). Rows run from the first month that ends with MRR
+-- to the as-of month, zero months included. Movement amounts are positive and reconcile exactly:
+-- previous_mrr + new + expansion + reactivation - contraction - churned = mrr.
+with account_days as (
+    select * from {{ ref('int_account_mrr_daily') }}
+),
+
+month_ends as (
+    select
+        account_id,
+        cast({{ dbt.date_trunc('month', 'mrr_date') }} as date) as month_start,
+        max(mrr_date) as month_end_date
+    from account_days
+    group by
+        account_id,
+        cast({{ dbt.date_trunc('month', 'mrr_date') }} as date)
+),
+
+monthly as (
+    select
+        month_ends.account_id,
+        month_ends.month_start,
+        month_ends.month_end_date,
+        account_days.mrr
+    from month_ends
+    inner join account_days
+        on month_ends.account_id = account_days.account_id
+            and month_ends.month_end_date = account_days.mrr_date
+),
+
+first_paid_months as (
+    select
+        account_id,
+        min(month_start) as first_paid_month
+    from monthly
+    where mrr > 0
+    group by account_id
+),
+
+paid_months as (
+    select monthly.*
+    from monthly
+    inner join first_paid_months
+        on monthly.account_id = first_paid_months.account_id
+            and monthly.month_start >= first_paid_months.first_paid_month
+),
+
+with_history as (
+    select
+        *,
+        coalesce(lag(mrr) over (
+            partition by account_id
+            order by month_start
+        ), 0) as previous_mrr,
+        coalesce(max(mrr) over (
+            partition by account_id
+            order by month_start
+            rows between unbounded preceding and 1 preceding
+        ), 0) as earlier_max_mrr
+    from paid_months
+),
+
+classified as (
+    select
+        *,
+        -- order matters: the 0 -> >0 and >0 -> 0 cases come before the comparisons
+        case
+            when previous_mrr = 0 and mrr > 0 and earlier_max_mrr = 0 then 'new'
+            when previous_mrr = 0 and mrr > 0 then 'reactivation'
+            when previous_mrr > 0 and mrr = 0 then 'churn'
+            when mrr > previous_mrr then 'expansion'
+            when mrr < previous_mrr then 'contraction'
+            else 'unchanged'
+        end as movement_type
+    from with_history
+),
+
+final as (
+    select
+        account_id,
+        month_start,
+        month_end_date,
+        cast(mrr as decimal(38, 2)) as mrr,
+        cast(12 * mrr as decimal(38, 2)) as arr,
+        cast(previous_mrr as decimal(38, 2)) as previous_mrr,
+        movement_type,
+        cast(case when movement_type = 'new' then mrr else 0 end as decimal(38, 2)) as new_mrr,
+        cast(case when movement_type = 'expansion' then mrr - previous_mrr else 0 end as decimal(38, 2)) as expansion_mrr,
+        cast(case when movement_type = 'contraction' then previous_mrr - mrr else 0 end as decimal(38, 2)) as contraction_mrr,
+        cast(case when movement_type = 'churn' then previous_mrr else 0 end as decimal(38, 2)) as churned_mrr,
+        cast(case when movement_type = 'reactivation' then mrr else 0 end as decimal(38, 2)) as reactivation_mrr
+    from classified
+)
+
+select * from final
