@@ -1,0 +1,214 @@
+"""Run the Dagster build job in-process for a target, with a progress bar and a plain summary."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from accountpulse.alerts import ALERTS_MODEL, AlertsRelation
+from accountpulse.checks import FRESHNESS_CHECK
+from accountpulse.errors import UserError
+from accountpulse.paths import dbt_target_path
+from accountpulse.warehouse import Warehouse
+
+
+@dataclass
+class FailedCheck:
+    asset: str
+    check: str
+    severity: str
+    failing_rows: int | None
+    detail: str = ""
+
+
+@dataclass
+class BuildOutcome:
+    success: bool
+    seconds: float
+    materialized: int = 0
+    checks_passed: int = 0
+    failed_checks: list[FailedCheck] = field(default_factory=list)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    skipped_steps: list[str] = field(default_factory=list)
+    log_path: str = ""
+    run_id: str = ""
+
+    @property
+    def failed_guards(self) -> list[FailedCheck]:
+        """Failed dbt tests and GX checks (source freshness aside)."""
+        return [check for check in self.failed_checks if check.check != FRESHNESS_CHECK]
+
+    def summary(self) -> str:
+        stale = [check for check in self.failed_checks if check.check == FRESHNESS_CHECK]
+        lines = [
+            f"{'Build succeeded' if self.success else 'Build FAILED'} in {self.seconds:.0f}s: "
+            f"{self.materialized} assets materialized, {self.checks_passed} checks passed, "
+            f"{len(self.failed_guards)} failed."
+        ]
+        if stale:
+            listed = ", ".join(f"{check.asset} ({check.detail})" for check in stale)
+            lines.append(f"  source freshness (not blocking): {listed}")
+        for check in self.failed_guards:
+            rows = f", {check.failing_rows} failing rows" if check.failing_rows else ""
+            detail = f" — {check.detail}" if check.detail else ""
+            lines.append(f"  {check.severity:<5} {check.asset} · {check.check}{rows}{detail}")
+        for step, message in self.failed_steps.items():
+            lines.append(f"  step {step} failed: {message}")
+        if self.skipped_steps:
+            lines.append(f"  skipped (upstream failed or blocked): {', '.join(self.skipped_steps)}")
+        if not self.success and self.log_path:
+            lines.append(f"  dbt and Dagster output: {self.log_path}")
+        return "\n".join(lines)
+
+
+def preflight(warehouse: Warehouse, manifest: Mapping[str, Any]) -> None:
+    """Fail fast, in one line, on what the user must fix before a build can work."""
+    warehouse.check_reachable()
+    wanted = sorted(
+        {
+            (props["schema"], props.get("identifier") or props["name"])
+            for props in manifest.get("sources", {}).values()
+        }
+    )
+    present = warehouse.tables()
+    missing = [f"{schema}.{table}" for schema, table in wanted if (schema, table) not in present]
+    if missing and len(missing) == len(wanted):
+        raise UserError(
+            f"no raw tables in {warehouse.describe()}: load them or run `accountpulse generate` first"
+        )
+    if missing:
+        raise UserError(f"raw tables missing in {warehouse.describe()}: {', '.join(missing)}")
+
+
+def alerts_relation(target: str) -> AlertsRelation | None:
+    from accountpulse.manifest import load_manifest
+    from accountpulse.project import ensure_manifest
+
+    manifest = load_manifest(ensure_manifest(target))
+    for props in manifest["nodes"].values():
+        if props["resource_type"] == "model" and props["name"] == ALERTS_MODEL:
+            return AlertsRelation(props["schema"], props.get("alias") or props["name"])
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0][:300] if lines else ""
+
+
+class _Progress:
+    """A tqdm bar over the run's materializations and check evaluations, fed by Dagster events."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="step", desc="build", disable=not enabled, dynamic_ncols=True)
+
+    def __call__(self, entry: Any) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type_value
+        if kind in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION"):
+            self.bar.update(1)
+        elif kind == "STEP_START":
+            self.bar.set_description(event.step_key)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_build(
+    target: str,
+    *,
+    as_of_date: str | None = None,
+    full_refresh: bool = False,
+    progress: bool = True,
+    instance: Any = None,
+) -> BuildOutcome:
+    """Parse the project, load the Definitions for `target`, execute the build job in this process."""
+    import uuid
+
+    from dagster import DagsterInstance
+
+    from accountpulse.definitions import BUILD_JOB, build_definitions, build_run_config
+    from accountpulse.manifest import load_manifest
+    from accountpulse.project import ensure_manifest
+
+    if as_of_date:
+        from datetime import date
+
+        try:
+            date.fromisoformat(as_of_date)
+        except ValueError as error:
+            raise UserError(f"--as-of-date must be YYYY-MM-DD, got {as_of_date!r}") from error
+    os.environ["ACCOUNTPULSE_TARGET"] = target
+    started = time.monotonic()
+    warehouse = Warehouse.from_env(target)
+    warehouse.check_reachable()
+    preflight(warehouse, load_manifest(ensure_manifest(target)))
+    job = build_definitions(target).resolve_job_def(BUILD_JOB)
+    total = len(job.asset_layer.executable_asset_keys) + len(job.asset_layer.asset_graph.asset_check_keys)
+
+    if instance is None:
+        instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    run_id = str(uuid.uuid4())
+    bar = _Progress(total, progress)
+    instance.add_event_listener(run_id, bar)
+    log_path = dbt_target_path() / "runs" / f"{run_id[:8]}-build.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    run_config = {
+        **build_run_config(as_of_date, full_refresh),
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
+    try:
+        # dbt's own output goes to the log file, not over the progress bar
+        with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            result = job.execute_in_process(
+                run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id
+            )
+    finally:
+        bar.close()
+
+    outcome = BuildOutcome(
+        success=result.success,
+        seconds=time.monotonic() - started,
+        log_path=str(log_path),
+        run_id=run_id,
+    )
+    for event in result.all_events:
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
+            outcome.materialized += 1
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if evaluation.passed:
+                outcome.checks_passed += 1
+                continue
+            metadata = {key: value.value for key, value in evaluation.metadata.items()}
+            detail = metadata.get("error") or metadata.get("status") or ""
+            if evaluation.check_name == FRESHNESS_CHECK and metadata.get("age_hours") is not None:
+                detail = f"{detail}, newest row {metadata['age_hours'] / 24:.1f} days old"
+            failing = metadata.get("failing_rows")
+            outcome.failed_checks.append(
+                FailedCheck(
+                    asset=evaluation.asset_key.to_user_string(),
+                    check=evaluation.check_name,
+                    severity=evaluation.severity.value,
+                    failing_rows=failing if isinstance(failing, int) else None,
+                    detail=str(detail),
+                )
+            )
+        elif kind == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            outcome.failed_steps[event.step_key] = _first_line(error.message if error else "failed")
+    # steps that never started: skipped because an upstream step failed or a blocking check failed
+    started = {event.step_key for event in result.all_events if event.event_type_value == "STEP_START"}
+    outcome.skipped_steps = [
+        node.name for node in result.job_def.nodes_in_topological_order if node.name not in started
+    ]
+    return outcome

@@ -1,0 +1,157 @@
+"""Dagster Definitions for accountpulse: dbt assets by layer, checks, alert delivery, daily schedule.
+
+`dagster dev -m accountpulse.definitions` (see `make dagster`) loads `defs`. The target
+(duckdb | postgres) comes from ACCOUNTPULSE_TARGET; connection details from the same environment
+variables the dbt profile reads.
+"""
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from accountpulse.alerts import ALERTS_MODEL, AlertsRelation, deliver
+from accountpulse.checks import freshness_check, gx_checks
+from accountpulse.dbt_layers import all_layer_assets
+from accountpulse.gx_suites import plan_all
+from accountpulse.manifest import build_layers, load_manifest
+from accountpulse.project import dbt_project, dbt_resource, ensure_manifest
+from accountpulse.resources import AlertSettings, BuildSettings, WarehouseResource
+from accountpulse.translator import AccountpulseTranslator
+
+BUILD_JOB = "accountpulse_build"
+DAILY_CRON = "0 6 * * *"  # 06:00 UTC: yesterday is complete in every loader
+
+
+def _alerts_model(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for props in manifest["nodes"].values():
+        if props["resource_type"] == "model" and props["name"] == ALERTS_MODEL:
+            return props
+    return None
+
+
+def alert_outbox_asset(
+    manifest: Mapping[str, Any], translator: AccountpulseTranslator
+) -> dg.AssetsDefinition:
+    model = _alerts_model(manifest)
+    relation = AlertsRelation(model["schema"], model.get("alias") or model["name"]) if model else None
+    deps = [translator.get_asset_key(model)] if model else []
+
+    @dg.asset(
+        name="alert_outbox",
+        group_name="alerts",
+        deps=deps,
+        kinds={"python"},
+        description=(
+            "New open alerts from account_alerts, appended to the outbox (JSON lines) and POSTed to "
+            "ACCOUNTPULSE_ALERT_WEBHOOK when set; a ledger keyed by alert_id prevents re-sending."
+        ),
+    )
+    def alert_outbox(
+        context: AssetExecutionContext, warehouse: WarehouseResource, alert_settings: AlertSettings
+    ) -> dg.MaterializeResult:
+        report = deliver(
+            warehouse.get(),
+            relation,
+            webhook_url=alert_settings.resolved_webhook(),
+            max_attempts=alert_settings.max_attempts,
+            backoff_seconds=alert_settings.backoff_seconds,
+            timeout_seconds=alert_settings.timeout_seconds,
+        )
+        context.log.info(report.summary())
+        metadata = {
+            "summary": report.summary(),
+            "mart_found": report.mart_found,
+            "open_alerts": report.open_alerts,
+            "new_alerts": report.new_alerts,
+            "written_to_outbox": report.outboxed,
+            "posted_to_webhook": report.posted,
+            "failed_deliveries": len(report.failed),
+            "outbox": dg.MetadataValue.path(report.outbox_path),
+            "webhook": report.webhook or "not set",
+        }
+        if report.failed:
+            raise dg.Failure(
+                description=f"{len(report.failed)} alerts could not be posted to {report.webhook}; "
+                "they stay in the ledger as undelivered and are retried on the next run",
+                metadata=metadata,
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return alert_outbox
+
+
+def source_specs(manifest: Mapping[str, Any], project: Any, translator: AccountpulseTranslator) -> list[Any]:
+    """The raw tables as external assets, grouped by source (`raw_segment`, `raw_stripe`)."""
+    return [
+        dg.AssetSpec(
+            key=spec.key,
+            group_name=spec.group_name,
+            description=spec.description,
+            kinds={"dbt_source"},
+        )
+        for spec in (translator.get_asset_spec(manifest, uid, project) for uid in sorted(manifest["sources"]))
+    ]
+
+
+def build_run_config(as_of_date: str | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    config: dict[str, Any] = {"full_refresh": full_refresh}
+    if as_of_date:
+        config["as_of_date"] = as_of_date
+    return {"resources": {"build_settings": {"config": config}}}
+
+
+def daily_schedule(job: Any) -> dg.ScheduleDefinition:
+    @dg.schedule(job=job, cron_schedule=DAILY_CRON, execution_timezone="UTC", name="daily_build")
+    def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Builds every morning as of the previous (complete) UTC day."""
+        as_of = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+        return dg.RunRequest(
+            run_key=f"as_of_{as_of}", run_config=build_run_config(as_of), tags={"as_of_date": as_of}
+        )
+
+    return _daily
+
+
+def build_definitions(target: str | None = None, *, refresh_manifest: bool = False) -> dg.Definitions:
+    target = target or os.environ.get("ACCOUNTPULSE_TARGET", "duckdb")
+    manifest = load_manifest(ensure_manifest(target, refresh=refresh_manifest))
+    project = dbt_project(target)
+    translator = AccountpulseTranslator()
+
+    assets: list[Any] = all_layer_assets(manifest, project, translator, build_layers(manifest))
+    assets += source_specs(manifest, project, translator)
+    assets.append(alert_outbox_asset(manifest, translator))
+    checks: list[Any] = gx_checks(plan_all(manifest), manifest, translator)
+    freshness = freshness_check(manifest, translator)
+    if freshness is not None:
+        checks.append(freshness)
+
+    job = dg.define_asset_job(
+        BUILD_JOB,
+        selection=dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks(),
+        description="Seeds, models and tests layer by layer, GX guards between layers, alert delivery.",
+    )
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=[job],
+        schedules=[daily_schedule(job)],
+        resources={
+            "dbt": dbt_resource(project),
+            "build_settings": BuildSettings(),
+            "warehouse": WarehouseResource(target=target),
+            "alert_settings": AlertSettings(),
+        },
+        # DuckDB allows one writer: steps run one after another in the run's process.
+        executor=dg.in_process_executor,
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Loaded lazily by `dagster dev` / `dagster-webserver -m accountpulse.definitions`."""
+    return build_definitions()
