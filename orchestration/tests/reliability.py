@@ -1,0 +1,508 @@
+"""Helpers of the reliability tests: a small hand-made raw warehouse, and dbt runs in isolation.
+
+The warehouse has three Segment accounts and five Stripe customers, and in between every kind of bad
+input the loaders deliver, each with a known outcome. `bad_input_rows()` returns the raw rows plus
+what the marts must show for them (`Expected`); `write_duckdb` / `write_postgres` load them in the
+loaders' layout, optionally without the optional columns (a minimal loader) and always with a few
+columns accountpulse does not know.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from accountpulse.dbt_runner import dbt_executable
+from accountpulse.paths import PROJECT_DIR
+from accountpulse.raw_schema import RAW_TABLES, RawTable
+
+NO_UNIT_TESTS = ["--exclude", "resource_type:unit_test"]  # unit tests do not read data; other tests run them
+
+START = date(2026, 1, 5)  # a Monday
+AS_OF = date(2026, 3, 6)  # a Friday, the last event day: the as-of date of every build of these rows
+OPEN_END = datetime(9999, 12, 31, 23, 59, 59)
+
+# Account names and event names that break naive SQL, CSV or HTML: carried through as data.
+OBRIEN = "O'Brien & Co"
+INJECTION = '"; drop table marts.dim_accounts; --'
+UNICODE = "Café Zürich 🚀 株式会社"
+ODD_EVENT = "report'\"; drop table x; --"
+ODD_EVENT_TEXT = "Report 📈 “exported” — O'Brien's"
+EMAIL_USER = "jane.doe@obrien.example"  # a Segment user_id that is an email address
+
+# Columns a loader may add that accountpulse does not read: they must change nothing.
+UNEXPECTED_COLUMNS = {"context_campaign_name": "spring_promo", "_loader_batch": "batch-7"}
+
+
+@dataclass
+class Expected:
+    """What the marts must show for the rows (hand-derived from the rows as they are made)."""
+
+    # (account_id, day) -> events (tracks + pages) and active users of the good, attributed events
+    events: Counter = field(default_factory=Counter)
+    users: dict[tuple[str, date], set[str]] = field(default_factory=lambda: defaultdict(set))
+    # (source table, disposition, reason) -> raw rows
+    audit: Counter = field(default_factory=Counter)
+    unresolved_events: int = 0
+    mrr: dict[str, str] = field(default_factory=dict)  # account_id -> MRR on the as-of date (text)
+    unmapped: dict[str, str] = field(default_factory=dict)  # customer_id -> metadata_status
+
+
+class _Rows:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.expected = Expected()
+        self._ids = itertools.count(1)
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):05d}"
+
+    # --- Segment ---------------------------------------------------------------------------------
+    def track(
+        self,
+        at: datetime,
+        event: str | None,
+        *,
+        user_id: str | None = None,
+        anonymous_id: str | None = None,
+        account: str | None = None,
+        event_id: str | None = None,
+        text: str | None = None,
+        original_timestamp: datetime | None = None,
+        sent_at: datetime | None = None,
+        received_at: datetime | None = None,
+        loader_timestamp: datetime | None = None,
+        counts_for: str | None = None,
+        counts_as: str | None = None,
+    ) -> dict[str, Any]:
+        """One track; `counts_for` names the account the event must count for (None: not counted),
+        `counts_as` the user it makes active when that is not its own user_id (a stitched anonymous id)."""
+        received = received_at or at + timedelta(seconds=2)
+        row = {
+            "id": event_id or self.next_id("trk"),
+            "anonymous_id": anonymous_id,
+            "user_id": user_id,
+            "event": event,
+            "event_text": text if text is not None else (event or "").replace("_", " ").title(),
+            "timestamp": loader_timestamp or at,
+            "original_timestamp": original_timestamp or at,
+            "sent_at": sent_at or at + timedelta(seconds=1),
+            "received_at": received,
+            "uuid_ts": received + timedelta(minutes=1),
+            "context_group_id": account,
+            "context_library_name": "analytics.js",
+        }
+        self.rows["tracks"].append(row)
+        if counts_for:
+            self._count(counts_for, at.date(), counts_as or user_id)
+        return row
+
+    def page(self, at: datetime, *, user_id: str | None, anonymous_id: str | None = None, counts_for=None):
+        self.rows["pages"].append(
+            {
+                "id": self.next_id("pg"),
+                "anonymous_id": anonymous_id,
+                "user_id": user_id,
+                "timestamp": at,
+                "sent_at": at + timedelta(seconds=1),
+                "received_at": at + timedelta(seconds=2),
+                "name": "Home",
+                "path": "/",
+                "url": "https://app.example/",
+                "title": "Home — accountpulse",
+                "context_group_id": None,
+            }
+        )
+        if counts_for:
+            self._count(counts_for, at.date(), user_id)
+
+    def _count(self, account: str, day: date, user_id: str | None) -> None:
+        self.expected.events[(account, day)] += 1
+        if user_id:
+            self.expected.users[(account, day)].add(user_id)
+
+    def identify(self, at: datetime, user_id: str, anonymous_id: str | None, email: str, role: str) -> None:
+        self.rows["identifies"].append(
+            {
+                "id": self.next_id("idf"),
+                "anonymous_id": anonymous_id,
+                "user_id": user_id,
+                "timestamp": at,
+                "sent_at": at,
+                "received_at": at + timedelta(seconds=2),
+                "email": email,
+                "name": email.split("@")[0].replace(".", " ").title(),
+                "role": role,
+            }
+        )
+
+    def group(self, at: datetime, user_id: str, account: str, name: str, plan: str, employees: str) -> None:
+        self.rows["groups"].append(
+            {
+                "id": self.next_id("grp"),
+                "anonymous_id": None,
+                "user_id": user_id,
+                "group_id": account,
+                "timestamp": at,
+                "sent_at": at,
+                "received_at": at + timedelta(seconds=2),
+                "name": name,
+                "plan": plan,
+                "industry": "Software",
+                "employees": employees,
+                "created_at": datetime(2025, 12, 1, 9, 0),
+            }
+        )
+
+    # --- Stripe ----------------------------------------------------------------------------------
+    def customer(self, customer_id: str, metadata: str | None, name: str | None, email: str) -> None:
+        self.rows["customer"].append(
+            {
+                "id": customer_id,
+                "name": name,
+                "email": email,
+                "created": datetime(2026, 1, 2, 12, 0),
+                "currency": "usd",
+                "is_deleted": False,
+                "metadata": metadata,
+            }
+        )
+
+    def price(self, price_id: str, unit_amount: int, currency: str = "usd") -> None:
+        self.rows["price"].append(
+            {
+                "id": price_id,
+                "product_id": "prod_team",
+                "unit_amount": unit_amount,
+                "currency": currency,
+                "recurring_interval": "month",
+                "recurring_interval_count": 1,
+                "type": "recurring",
+            }
+        )
+
+    def monthly_subscription(
+        self, customer_id: str, price_id: str, unit_amount: int, quantity: int, start: datetime
+    ) -> str:
+        """An active monthly subscription billed from `start` up to the as-of date."""
+        subscription_id = f"sub_{customer_id}"
+        item_id = f"si_{customer_id}"
+        periods = []
+        period_start = start
+        while period_start.date() <= AS_OF:
+            month = period_start.month % 12 + 1
+            period_end = period_start.replace(month=month, year=period_start.year + (month == 1))
+            periods.append((period_start, period_end))
+            period_start = period_end
+        self.rows["subscription_history"].append(
+            {
+                "id": subscription_id,
+                "customer_id": customer_id,
+                "status": "active",
+                "created": start,
+                "start_date": start,
+                "current_period_start": periods[-1][0],
+                "current_period_end": periods[-1][1],
+                "cancel_at_period_end": False,
+                "canceled_at": None,
+                "ended_at": None,
+                "trial_start": None,
+                "trial_end": None,
+                "_fivetran_start": start,
+                "_fivetran_end": OPEN_END,
+                "_fivetran_active": True,
+            }
+        )
+        self.rows["subscription_item"].append(
+            {
+                "id": item_id,
+                "subscription_id": subscription_id,
+                "price_id": price_id,
+                "quantity": quantity,
+                "created": start,
+            }
+        )
+        for period in periods:
+            invoice_id = self.next_id("in")
+            amount = unit_amount * quantity
+            self.rows["invoice"].append(
+                {
+                    "id": invoice_id,
+                    "customer_id": customer_id,
+                    "subscription_id": subscription_id,
+                    "status": "paid",
+                    "created": period[0],
+                    "period_start": period[0],
+                    "period_end": period[1],
+                    "currency": "usd",
+                    "subtotal": amount,
+                    "total": amount,
+                }
+            )
+            self.rows["invoice_line_item"].append(
+                {
+                    "id": self.next_id("il"),
+                    "invoice_id": invoice_id,
+                    "subscription_id": subscription_id,
+                    "subscription_item_id": item_id,
+                    "price_id": price_id,
+                    "amount": amount,
+                    "currency": "usd",
+                    "quantity": quantity,
+                    "period_start": period[0],
+                    "period_end": period[1],
+                    "proration": False,
+                    "type": "subscription",
+                    "discount_amount": 0,
+                }
+            )
+        return subscription_id
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute)
+
+
+def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
+    raw = _Rows()
+    days = [START + timedelta(days=offset) for offset in range((AS_OF - START).days + 1)]
+    first = days[0]
+
+    # acc_obrien: two users every weekday; one user_id is an email address (must never reach a mart)
+    raw.group(_at(first, 8), "u_ob_1", "acc_obrien", OBRIEN, " Team ", "120")
+    raw.group(_at(first, 8, 5), EMAIL_USER, "acc_obrien", OBRIEN, "team", "120")
+    raw.identify(_at(first, 8), "u_ob_1", None, "bob@obrien.example", "admin")
+    raw.identify(_at(first, 8, 5), EMAIL_USER, None, EMAIL_USER, "member")
+    # acc_quote: an injection-shaped name, employees "lots"; its user starts anonymous
+    raw.track(_at(first, 9), "signed_up", anonymous_id="anon_q", counts_for="acc_quote", counts_as="u_q_1")
+    raw.identify(_at(first, 9, 30), "u_q_1", "anon_q", "q@quote.example", "owner")
+    raw.group(_at(first, 9, 31), "u_q_1", "acc_quote", INJECTION, "business", "lots")
+    # acc_emoji: a unicode name; active for the first three weeks only (dormant afterwards)
+    raw.group(_at(first, 10), "u_em_1", "acc_emoji", UNICODE, "enterprise", "5000")
+    raw.identify(_at(first, 10), "u_em_1", None, "em@emoji.example", "admin")
+
+    for day in days:
+        if day.weekday() < 5:
+            for user in ("u_ob_1", EMAIL_USER):
+                raw.track(_at(day, 10), "dashboard_viewed", user_id=user, counts_for="acc_obrien")
+                raw.track(_at(day, 11), "report_created", user_id=user, counts_for="acc_obrien")
+                raw.page(_at(day, 12), user_id=user, counts_for="acc_obrien")
+            if day.weekday() in (0, 2):
+                raw.track(
+                    _at(day, 14), ODD_EVENT, user_id="u_q_1", text=ODD_EVENT_TEXT, counts_for="acc_quote"
+                )
+                raw.track(_at(day, 15), "alert_created", user_id="u_q_1", counts_for="acc_quote")
+        if day < first + timedelta(days=21):
+            raw.track(_at(day, 16), "integration_connected", user_id="u_em_1", counts_for="acc_emoji")
+
+    ev = raw.expected.audit
+    good_tracks = len(raw.rows["tracks"])
+    good_pages = len(raw.rows["pages"])
+    mid = first + timedelta(days=30)
+
+    # the same message delivered twice in one load: counted once
+    twice = raw.track(_at(mid, 13), "report_viewed", user_id="u_ob_1", counts_for="acc_obrien")
+    raw.rows["tracks"].append({**twice, "uuid_ts": twice["uuid_ts"] + timedelta(hours=1)})
+    ev[("segment.tracks", "duplicate", "duplicate_delivery")] += 1
+    good_tracks += 1
+
+    # a device clock three years behind with sent_at equally behind: Segment's correction recovers it
+    wrong = _at(mid, 13, 30).replace(year=mid.year - 3)
+    raw.track(
+        _at(mid, 13, 30),
+        "report_viewed",
+        user_id="u_q_1",
+        original_timestamp=wrong,
+        sent_at=wrong + timedelta(seconds=1),
+        counts_for="acc_quote",
+    )
+    good_tracks += 1
+    # clocks that cannot be corrected (no sent_at): years before receipt, or years ahead of it
+    for wrong_year, reason in (
+        (mid.year - 3, "event_time_implausibly_old"),
+        (2031, "event_time_after_receipt"),
+    ):
+        row = raw.track(_at(mid, 14), "report_viewed", user_id="u_ob_1")
+        row.update(
+            timestamp=row["timestamp"].replace(year=wrong_year),
+            original_timestamp=None,
+            sent_at=None,
+        )
+        ev[("segment.tracks", "rejected", reason)] += 1
+    # null, empty and blank event names
+    for name in (None, "", "   "):
+        raw.track(_at(mid, 15), name, user_id="u_ob_1")
+        ev[("segment.tracks", "rejected", "missing_event_name")] += 1
+    # an anonymous device that never identifies: kept, unresolved, counted
+    for hour in (9, 10, 11):
+        raw.track(_at(mid, hour), "dashboard_viewed", anonymous_id="anon_ghost")
+    raw.expected.unresolved_events = 3
+    good_tracks += 3
+    ev[("segment.tracks", "kept", None)] = good_tracks
+    ev[("segment.pages", "kept", None)] = good_pages
+
+    # --- billing ---------------------------------------------------------------------------------
+    start = datetime(2026, 1, 10, 9, 0)
+    raw.price("price_team_50", 5_000)
+    raw.price("price_team_30", 3_000)
+    raw.price("price_team_200", 20_000)
+    raw.price("price_team_40", 4_000)
+    raw.price("price_xts", 5_000, currency="xts")  # a currency absent from seeds/fx_rates.csv
+    ev[("stripe.price", "rejected", "unknown_currency")] += 1
+    raw.rows["product"].append({"id": "prod_team", "name": "Team"})
+    # two customers pointing at one account: their MRR adds up (2 × 50 + 1 × 30)
+    raw.customer("cus_ob_a", json.dumps({"account_id": "acc_obrien"}), OBRIEN, "billing@obrien.example")
+    raw.customer("cus_ob_b", '{"account_id": "acc_obrien", "team": "legal"}', OBRIEN, "legal@obrien.example")
+    raw.monthly_subscription("cus_ob_a", "price_team_50", 5_000, 2, start)
+    raw.monthly_subscription("cus_ob_b", "price_team_30", 3_000, 1, start)
+    raw.expected.mrr["acc_obrien"] = "130.00"
+    # billing without a Segment account: still an account, its revenue kept; no name, only an email
+    raw.customer("cus_bill_only", '{"account_id": "acc_billing_only"}', None, "ap@billing-only.example")
+    raw.monthly_subscription("cus_bill_only", "price_team_200", 20_000, 1, start)
+    raw.expected.mrr["acc_billing_only"] = "200.00"
+    raw.expected.unmapped["cus_bill_only"] = "ok"
+    # unparseable metadata: kept, booked to an account of its own, listed
+    raw.customer("cus_badmeta", '{"account_id": "acc_obrien"', "Broken Metadata GmbH", "x@broken.example")
+    raw.monthly_subscription("cus_badmeta", "price_team_40", 4_000, 1, start)
+    raw.expected.unmapped["cus_badmeta"] = "unparseable"
+    # one customer id delivered twice, naming two different accounts: linked to neither
+    for account in ("acc_quote", "acc_emoji"):
+        raw.customer(
+            "cus_conflict", json.dumps({"account_id": account}), "Conflict Inc", "c@conflict.example"
+        )
+    ev[("stripe.customer", "duplicate", "duplicate_delivery")] += 1
+    raw.expected.unmapped["cus_conflict"] = "conflicting_account_ids"
+    # a negative quantity on a subscription item: set aside (MRR comes from invoice lines)
+    raw.rows["subscription_item"].append(
+        {"id": "si_negative", "subscription_id": "sub_cus_ob_a", "price_id": "price_team_50", "quantity": -2}
+    )
+    ev[("stripe.subscription_item", "rejected", "negative_quantity")] += 1
+    return dict(raw.rows), raw.expected
+
+
+def revenue_line_in_unknown_currency() -> dict[str, Any]:
+    """A recurring invoice line in a currency with no rate: must stop the build, not vanish."""
+    return {
+        "id": "il_xts",
+        "invoice_id": "in_xts",
+        "subscription_id": "sub_cus_ob_a",
+        "subscription_item_id": "si_cus_ob_a",
+        "price_id": "price_xts",
+        "amount": 5_000,
+        "currency": "xts",
+        "quantity": 1,
+        "period_start": datetime(2026, 3, 1),
+        "period_end": datetime(2026, 4, 1),
+        "proration": False,
+        "type": "subscription",
+        "discount_amount": 0,
+    }
+
+
+# --- writers -------------------------------------------------------------------------------------
+
+
+def _columns(raw: RawTable, minimal: bool) -> list[tuple[str, str]]:
+    columns = [(column.name, column.sql_type) for column in raw.columns if column.required or not minimal]
+    return columns + [(name, "varchar") for name in UNEXPECTED_COLUMNS]
+
+
+def _create_sql(raw: RawTable, minimal: bool) -> str:
+    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _columns(raw, minimal))
+    return f'create table "{raw.schema_key}"."{raw.name}" ({columns})'
+
+
+def _insert(raw: RawTable, rows: list[dict[str, Any]], minimal: bool, mark: str) -> tuple[str, list]:
+    names = [name for name, _ in _columns(raw, minimal)]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    sql = f'insert into "{raw.schema_key}"."{raw.name}" ({quoted}) values ({", ".join(mark for _ in names)})'
+    values = [tuple(row.get(name, UNEXPECTED_COLUMNS.get(name)) for name in names) for row in rows]
+    return sql, values
+
+
+def write_duckdb(path: str, rows: dict[str, list[dict[str, Any]]], *, minimal: bool = False) -> None:
+    """(Re)create every raw table in the DuckDB file and load `rows` (may be empty)."""
+    import duckdb
+
+    con = duckdb.connect(path)
+    try:
+        for raw in RAW_TABLES:
+            con.execute(f'create schema if not exists "{raw.schema_key}"')
+            con.execute(f'drop table if exists "{raw.schema_key}"."{raw.name}"')
+            con.execute(_create_sql(raw, minimal))
+            if rows.get(raw.name):
+                sql, values = _insert(raw, rows[raw.name], minimal, "?")
+                con.executemany(sql, values)
+    finally:
+        con.close()
+
+
+def write_postgres(connect: Any, rows: dict[str, list[dict[str, Any]]], *, minimal: bool = False) -> None:
+    """The same on PostgreSQL; `connect()` returns a psycopg2 connection."""
+    conn = connect()
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for raw in RAW_TABLES:
+                cur.execute(f'create schema if not exists "{raw.schema_key}"')
+                cur.execute(f'drop table if exists "{raw.schema_key}"."{raw.name}" cascade')
+                cur.execute(_create_sql(raw, minimal))
+                if rows.get(raw.name):
+                    sql, values = _insert(raw, rows[raw.name], minimal, "%s")
+                    cur.executemany(sql, values)
+    finally:
+        conn.close()
+
+
+# --- dbt runs ------------------------------------------------------------------------------------
+
+
+def dbt(args: list[str], workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """dbt against the project with its own target/log folders and the given environment."""
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(workdir / "target"),
+        "--log-path",
+        str(workdir / "logs"),
+    ]
+    return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+
+
+def duck_env(path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROJECT_DIR / "profiles"),
+        "ACCOUNTPULSE_TARGET": "duckdb",
+        "ACCOUNTPULSE_DUCKDB_PATH": str(path),
+    }
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, (
+        f"{result.args[:3]} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+    )
+    return result
+
+
+def normalise(value: Any) -> Any:
+    """Values comparable across runs and engines: floats to 6 significant digits (DuckDB's ratios
+    are single precision), decimals as floats rounded to 6 places, timestamps to the second."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") + 0.0
+    if isinstance(value, Decimal):
+        return float(round(value, 6))
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0)
+    return value

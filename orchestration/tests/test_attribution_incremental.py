@@ -1,0 +1,350 @@
+"""Attribution increments equal a full refresh, row for row, on DuckDB and on PostgreSQL.
+
+A first build loads ten days of Segment data. Then new events, late events (old event time, new
+received_at), duplicate deliveries (of old and of new messages) and identity/membership changes that
+move older events are appended: a late group call that moves a user, a first group call of a user
+whose earlier events were unresolved, a new identify of a device used anonymously for days, an
+earlier claim of a shared device, the identification of an anonymous group call. An incremental
+build must then hold exactly what a full refresh holds.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import pg_params, run_dbt
+
+from accountpulse.raw_schema import RAW_TABLES, create_table_sql, table
+
+T0 = datetime(2024, 3, 1)
+MODEL = "int_events_attributed_to_accounts"
+COLUMNS = (
+    "event_id, event_source, user_id, anonymous_id, account_id, attribution_method, "
+    "event_name, event_at, event_date, received_at"
+)
+EVENT_NAMES = ("dashboard_viewed", "report_created", "alert_created", "api_docs_viewed", "comment_added")
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def day(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+class SegmentLog:
+    """Raw Segment rows, written the way the loader lands them."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.rows: Rows = {"tracks": [], "pages": [], "identifies": [], "groups": []}
+        self.counter = 0
+
+    def _id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter:05d}"
+
+    def track(
+        self,
+        at: datetime,
+        user: str | None,
+        anonymous: str | None,
+        received: datetime | None = None,
+        group: str | None = None,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
+        received = received or at + timedelta(minutes=self.rng.randint(0, 90))
+        row = {
+            "id": message_id or self._id("t"),
+            "anonymous_id": anonymous,
+            "user_id": user,
+            "event": self.rng.choice(EVENT_NAMES),
+            "event_text": "Event",
+            "timestamp": at,
+            "original_timestamp": at,
+            "sent_at": at,
+            "received_at": received,
+            "uuid_ts": received,
+            "context_group_id": group,
+            "context_library_name": "analytics.js",
+        }
+        self.rows["tracks"].append(row)
+        return row
+
+    def page(
+        self, at: datetime, user: str | None, anonymous: str | None, received: datetime | None = None
+    ) -> None:
+        received = received or at + timedelta(minutes=self.rng.randint(0, 90))
+        self.rows["pages"].append(
+            {
+                "id": self._id("p"),
+                "anonymous_id": anonymous,
+                "user_id": user,
+                "timestamp": at,
+                "sent_at": at,
+                "received_at": received,
+                "name": "Home",
+                "path": "/",
+                "url": "https://app.example.com/",
+                "title": "Home",
+                "context_group_id": None,
+            }
+        )
+
+    def identify(self, at: datetime, user: str, anonymous: str, received: datetime | None = None) -> None:
+        received = received or at
+        self.rows["identifies"].append(
+            {
+                "id": self._id("i"),
+                "anonymous_id": anonymous,
+                "user_id": user,
+                "timestamp": at,
+                "sent_at": at,
+                "received_at": received,
+                "email": f"{user}@example.com",
+                "name": user,
+                "role": "member",
+            }
+        )
+
+    def group(
+        self,
+        at: datetime,
+        user: str | None,
+        account: str,
+        anonymous: str | None = None,
+        received: datetime | None = None,
+    ) -> None:
+        received = received or at
+        self.rows["groups"].append(
+            {
+                "id": self._id("g"),
+                "anonymous_id": anonymous,
+                "user_id": user,
+                "group_id": account,
+                "timestamp": at,
+                "sent_at": at,
+                "received_at": received,
+                "name": account.upper(),
+                "plan": "team",
+                "industry": "SaaS",
+                "employees": "120",
+                "created_at": None,
+            }
+        )
+
+    def activity(
+        self, user: str | None, anonymous: str, first_day: int, last_day: int, identified_day: int
+    ) -> None:
+        """A few events a day; anonymous (no user_id) before the user identified, both ids after."""
+        for n in range(first_day, last_day + 1):
+            for _ in range(self.rng.randint(1, 3)):
+                at = day(n + self.rng.uniform(0.05, 0.9))
+                known = user if n >= identified_day else None
+                group = "acc2" if known and self.rng.random() < 0.1 else None
+                self.track(at, known, anonymous, group=group)
+            if self.rng.random() < 0.5:
+                self.page(
+                    day(n + self.rng.uniform(0.05, 0.9)), user if n >= identified_day else None, anonymous
+                )
+
+    def take(self) -> Rows:
+        rows, self.rows = self.rows, {name: [] for name in self.rows}
+        return rows
+
+
+def build_batches() -> tuple[Rows, Rows]:
+    log = SegmentLog(seed=7)
+    # --- first load: days 0-10 ---
+    for user, anonymous, identified_day in [
+        ("u1", "a1", 0),
+        ("u2", "a2", 1),
+        ("u3", "a3", 2),
+        ("u4", "a4", 0),
+        ("u5", "a5", 0),
+        ("u6", "a6", 0),
+    ]:
+        log.identify(day(identified_day), user, anonymous)
+        log.activity(user, anonymous, 0, 10, identified_day)
+    log.group(day(0), "u1", "acc1")
+    log.group(day(1), "u2", "acc1")
+    log.group(day(2), "u3", "acc2")
+    log.group(day(2), "u4", "acc2")
+    log.group(day(6), "u4", "acc3")  # u4 moves
+    log.group(day(1), None, "acc1", anonymous="a10")  # anonymous group call, identified later
+    log.activity(None, "a7", 2, 10, identified_day=99)  # a device used anonymously
+    log.activity(None, "a9", 0, 10, identified_day=99)  # never identified: unresolved
+    log.identify(day(5), "u2", "a8")  # shared device, first claimed by u2 ...
+    log.activity("u2", "a8", 3, 4, identified_day=99)  # ... its anonymous events on days 3-4
+    first = log.take()
+
+    # --- second load: received on days 11-12 ---
+    late = day(12.5)
+    for user, anonymous in [
+        ("u1", "a1"),
+        ("u2", "a2"),
+        ("u3", "a3"),
+        ("u4", "a4"),
+        ("u5", "a5"),
+        ("u6", "a6"),
+    ]:
+        log.activity(user, anonymous, 11, 12, identified_day=0)
+        log.track(day(4.5), user, anonymous, received=late)  # late event
+    log.group(day(5), "u1", "acc3", received=late)  # late group call moves u1's events from day 5
+    log.group(day(4), "u6", "acc2", received=late)  # u6's first group call: older events resolve
+    log.identify(day(11), "u7", "a7")  # the anonymous device a7 is u7 ...
+    log.group(day(11), "u7", "acc1")  # ... who belongs to acc1
+    log.activity("u7", "a7", 11, 12, identified_day=11)
+    log.identify(day(3), "u8", "a8", received=late)  # an earlier claim of the shared device a8
+    log.group(day(3), "u8", "acc3", received=late)
+    log.identify(day(1), "u5", "a10", received=late)  # the anonymous group call was u5's
+    second = log.take()
+    # duplicate deliveries of already loaded messages, and one new message delivered twice
+    for row in first["tracks"][::40]:
+        second["tracks"].append({**row, "received_at": late, "uuid_ts": late})
+    repeated = second["tracks"][0]
+    second["tracks"].append({**repeated, "received_at": repeated["received_at"] + timedelta(hours=5)})
+    for row in first["pages"][::25]:
+        second["pages"].append({**row, "received_at": late})
+    return first, second
+
+
+def _values(raw_name: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple]]:
+    names = table("segment", raw_name).column_names
+    return names, [tuple(row[name] for name in names) for row in rows]
+
+
+def write_duckdb(path: Path, rows: Rows, create: bool) -> None:
+    con = duckdb.connect(str(path))
+    if create:
+        for raw in RAW_TABLES:
+            con.execute(f'create schema if not exists "{raw.schema_key}"')
+            con.execute(create_table_sql(raw))
+    for raw_name, data in rows.items():
+        if data:
+            names, values = _values(raw_name, data)
+            marks = ", ".join("?" for _ in names)
+            cols = ", ".join(f'"{name}"' for name in names)
+            con.executemany(f'insert into segment."{raw_name}" ({cols}) values ({marks})', values)
+    con.close()
+
+
+def write_postgres(dbname: str, rows: Rows, create: bool) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(**pg_params(dbname))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        if create:
+            for raw in RAW_TABLES:
+                cur.execute(f'create schema if not exists "{raw.schema_key}"')
+                cur.execute(create_table_sql(raw))
+        for raw_name, data in rows.items():
+            if data:
+                names, values = _values(raw_name, data)
+                marks = ", ".join("%s" for _ in names)
+                cols = ", ".join(f'"{name}"' for name in names)
+                cur.executemany(f'insert into segment."{raw_name}" ({cols}) values ({marks})', values)
+    conn.close()
+
+
+def read_duckdb(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute(f"select {COLUMNS} from intermediate.{MODEL} order by event_id").fetchall()
+    con.close()
+    return rows
+
+
+def read_postgres(dbname: str) -> list[tuple]:
+    import psycopg2
+
+    conn = psycopg2.connect(**pg_params(dbname))
+    with conn.cursor() as cur:
+        cur.execute(f"select {COLUMNS} from intermediate.{MODEL} order by event_id")
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
+    """The changes that reach back in time did land (each would be missed by a plain lookback)."""
+    by_id = {row[0]: row for row in rows}
+    ids = [row[0] for row in rows]
+    assert len(ids) == len(set(ids)), "an event landed twice"
+    raw_ids = {r["id"] for part in (first, second) for name in ("tracks", "pages") for r in part[name]}
+    assert set(ids) == raw_ids, "an event was dropped or invented"
+
+    def rows_where(predicate) -> list[tuple]:
+        return [row for row in rows if predicate(row)]
+
+    # u6's first group call (day 4) arrived late: all u6 events, also those before day 4, are acc2
+    u6 = rows_where(lambda r: r[2] == "u6" and r[5] != "context_group")
+    assert u6 and all(r[4] == "acc2" and r[5] == "membership" for r in u6)
+    # a7 was anonymous for days; identified as u7 of acc1 later: its anonymous history moves along
+    a7 = rows_where(lambda r: r[3] == "a7" and r[5] != "context_group")
+    assert a7 and all(r[2] == "u7" and r[4] == "acc1" for r in a7)
+    # the earlier claim of the shared device a8 wins: u8 (acc3), no longer u2 (acc1)
+    a8 = rows_where(lambda r: r[3] == "a8" and r[5] != "context_group")
+    assert a8 and all(r[2] == "u8" and r[4] == "acc3" for r in a8)
+    # the late group call moved u1 from day 5 on
+    moved = rows_where(lambda r: r[2] == "u1" and r[5] == "membership" and r[7] >= day(5))
+    stayed = rows_where(lambda r: r[2] == "u1" and r[5] == "membership" and r[7] < day(5))
+    assert moved and all(r[4] == "acc3" for r in moved)
+    assert stayed and all(r[4] == "acc1" for r in stayed)
+    # u5's only group call was anonymous (a10), identified late: u5's events are acc1
+    u5 = rows_where(lambda r: r[2] == "u5" and r[5] != "context_group")
+    assert u5 and all(r[4] == "acc1" for r in u5)
+    # a9 was never identified: kept, unresolved
+    a9 = rows_where(lambda r: r[3] == "a9")
+    assert a9 and all(r[2] is None and r[4] is None and r[5] == "unresolved" for r in a9)
+    # a duplicate delivery keeps its first delivery
+    duplicated = first["tracks"][0]
+    assert by_id[duplicated["id"]][9] == duplicated["received_at"]
+
+
+def assert_incremental_ran(workdir: Path) -> None:
+    compiled = next((workdir / "target" / "compiled").rglob(f"{MODEL}.sql")).read_text()
+    executed = next((workdir / "target" / "run").rglob(f"{MODEL}.sql")).read_text()
+    assert "reprocess_window" in compiled and "delete from" in executed, (
+        "the second build was not incremental"
+    )
+
+
+def _select() -> list[str]:
+    return ["run", "--select", f"+{MODEL}"]
+
+
+def test_incremental_equals_full_refresh_duckdb(tmp_path: Path) -> None:
+    first, second = build_batches()
+    db = tmp_path / "attr.duckdb"
+    write_duckdb(db, first, create=True)
+    run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    before = read_duckdb(db)
+    write_duckdb(db, second, create=False)
+    run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    assert_incremental_ran(tmp_path)
+    incremental = read_duckdb(db)
+    run_dbt([*_select(), "--full-refresh"], target="duckdb", workdir=tmp_path, duckdb_path=db)
+    full = read_duckdb(db)
+    assert incremental != before
+    assert incremental == full
+    check_story(full, second, first)
+
+
+@pytest.mark.postgres
+def test_incremental_equals_full_refresh_postgres(tmp_path: Path, pg_database: str) -> None:
+    first, second = build_batches()
+    write_postgres(pg_database, first, create=True)
+    run_dbt(_select(), target="postgres", workdir=tmp_path, pg_dbname=pg_database)
+    write_postgres(pg_database, second, create=False)
+    run_dbt(_select(), target="postgres", workdir=tmp_path, pg_dbname=pg_database)
+    assert_incremental_ran(tmp_path)
+    incremental = read_postgres(pg_database)
+    run_dbt([*_select(), "--full-refresh"], target="postgres", workdir=tmp_path, pg_dbname=pg_database)
+    full = read_postgres(pg_database)
+    assert incremental == full
+    check_story(full, second, first)

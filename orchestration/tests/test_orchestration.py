@@ -1,0 +1,337 @@
+"""Dagster orchestration on the real project: Definitions, schedule, in-process builds on DuckDB and
+PostgreSQL with every check, a corrupted mart stopping what is downstream, the webserver."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pytest
+
+from accountpulse.build import run_build
+from accountpulse.checks import FRESHNESS_CHECK
+from accountpulse.definitions import BUILD_JOB, build_definitions, build_run_config
+from accountpulse.gx_suites import ROW_COUNT_CHECK, plan_all
+from accountpulse.manifest import build_layers, folders, layers, load_manifest
+from accountpulse.paths import PROJECT_DIR
+from accountpulse.project import ensure_manifest
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def orch_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """This module's dbt target folder and state folder; the manifest parsed once."""
+    root = tmp_path_factory.mktemp("orchestration")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTPULSE_DBT_TARGET_PATH", str(root / "target"))
+        patch.setenv("ACCOUNTPULSE_STATE_DIR", str(root / "state"))
+        patch.setenv("ACCOUNTPULSE_TARGET", "duckdb")
+        patch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(root / "none.duckdb"))
+        patch.delenv("ACCOUNTPULSE_ALERT_WEBHOOK", raising=False)
+        patch.delenv("DAGSTER_HOME", raising=False)
+        ensure_manifest("duckdb", refresh=True)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def manifest(orch_env: Path) -> dict[str, Any]:
+    return load_manifest(orch_env / "target" / "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def defs(orch_env: Path) -> dg.Definitions:
+    return build_definitions("duckdb")
+
+
+def _marts(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        uid: props
+        for uid, props in manifest["nodes"].items()
+        if props["resource_type"] == "model" and folders(props)[:1] == ["marts"]
+    }
+
+
+def test_definitions_load_and_every_mart_is_a_guarded_asset(defs: dg.Definitions, manifest: dict) -> None:
+    specs = {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+    check_keys = set(defs.resolve_asset_graph().asset_check_keys)
+    translator_keys = {}
+    from accountpulse.translator import AccountpulseTranslator
+
+    translator = AccountpulseTranslator()
+    for uid, props in _marts(manifest).items():
+        key = translator.get_asset_key(props)
+        translator_keys[uid] = key
+        assert key in specs, f"mart {props['name']} is not an asset"
+        assert specs[key].group_name == "_".join(["marts", *folders(props)[1:2]])
+        assert dg.AssetCheckKey(key, ROW_COUNT_CHECK) in check_keys, f"{props['name']} has no GX guard"
+    assert _marts(manifest), "no marts in the project yet"
+    # groups come from folders, nothing lands in 'default'
+    groups = {spec.group_name for spec in specs.values()}
+    assert (
+        "default" not in groups and {"staging_segment", "staging_stripe", "raw_segment", "alerts"} <= groups
+    )
+    # dbt tests are asset checks too
+    assert any(key.name.startswith(("unique_", "not_null_")) for key in check_keys)
+    assert any(key.name == FRESHNESS_CHECK for key in check_keys)
+    assert defs.resolve_job_def(BUILD_JOB) is not None
+
+
+def test_layers_put_everything_downstream_of_a_guarded_model_later(manifest: dict) -> None:
+    layer_of = layers(manifest)
+    guarded = {model.unique_id for model in plan_all(manifest)}
+    for uid, parents in manifest["parent_map"].items():
+        for parent in parents:
+            if uid in layer_of and parent in guarded:
+                assert layer_of[uid] > layer_of[parent], f"{uid} is built with its guarded parent {parent}"
+    selected = [name for layer in build_layers(manifest) for name in layer.select.split()]
+    assert len(selected) == len(set(selected)) == len(layer_of)
+
+
+def test_gx_suites_follow_the_meta_convention(manifest: dict) -> None:
+    from accountpulse.gx_suites import plan_model
+
+    props = {
+        "unique_id": "model.x.fct_example",
+        "name": "fct_example",
+        "schema": "marts",
+        "alias": "fct_example",
+        "config": {"meta": {"gx": {"grain": ["account_id", "month_start"], "max_row_drop": 0.2}}},
+        "columns": {
+            "adoption_rate": {"meta": {"gx": {"min": 0, "max": 1}}},
+            "mrr": {"config": {"meta": {"gx": {"min": 0}}}},
+            "note": {"meta": {}},
+        },
+        "meta": {"gx": {"unexpected_rows": [{"name": "moves reconcile", "query": "select * from {batch}"}]}},
+    }
+    model = plan_model(props)
+    names = [check.name for check in model.checks]
+    assert names == [
+        "gx_grain_unique",
+        "gx_range_adoption_rate",
+        "gx_range_mrr",
+        "gx_moves_reconcile",
+        ROW_COUNT_CHECK,
+    ]
+    assert model.max_row_drop == 0.2
+    # every mart with a grain in its meta gets the grain check
+    for guarded in plan_all(manifest):
+        node = manifest["nodes"][guarded.unique_id]
+        if (node.get("config", {}).get("meta") or {}).get("gx", {}).get("grain"):
+            assert "gx_grain_unique" in [check.name for check in guarded.checks]
+
+
+def test_schedule_builds_yesterday(defs: dg.Definitions) -> None:
+    schedule = defs.resolve_schedule_def("daily_build")
+    assert schedule.cron_schedule == "0 6 * * *"
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 16, 6, 0, tzinfo=UTC))
+    requests = schedule.evaluate_tick(context).run_requests
+    assert len(requests) == 1
+    assert requests[0].run_config == build_run_config("2026-11-15")
+    job = defs.resolve_job_def(BUILD_JOB)
+    assert dg.validate_run_config(job, requests[0].run_config)
+
+
+# ------------------------------------------------------------------------------------------------
+# Real builds
+# ------------------------------------------------------------------------------------------------
+
+
+def _check_results(events: list[Any]) -> list[Any]:
+    return [
+        event.event_specific_data for event in events if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+
+
+@pytest.fixture(scope="module")
+def built_duckdb(generated_duckdb: Path, orch_env: Path) -> Iterator[tuple[Path, Any]]:
+    """The generated data built once through the CLI's build path (Dagster job in-process)."""
+    path = orch_env / "built.duckdb"
+    shutil.copyfile(generated_duckdb, path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(path))
+        outcome = run_build("duckdb", progress=False, instance=dg.DagsterInstance.ephemeral())
+    yield path, outcome
+
+
+@pytest.mark.slow
+def test_duckdb_build_passes_every_check(
+    built_duckdb: tuple[Path, Any], manifest: dict, orch_env: Path
+) -> None:
+    path, outcome = built_duckdb
+    assert outcome.success, outcome.summary()
+    assert outcome.failed_guards == [], outcome.summary()
+    assert not outcome.failed_steps and not outcome.skipped_steps
+    assert outcome.checks_passed > 50
+    with duckdb.connect(str(path), read_only=True) as connection:
+        for props in _marts(manifest).values():
+            rows = connection.execute(
+                f'select count(*) from "{props["schema"]}"."{props["alias"]}"'
+            ).fetchone()
+            assert rows[0] > 0, f"{props['name']} is empty"
+    state = json.loads((orch_env / "state" / "gx_row_counts.json").read_text())
+    assert len(next(iter(state.values()))) == len(plan_all(manifest))
+
+
+def _corruption(manifest: dict) -> tuple[Any, str, str]:
+    """A guarded mart with something downstream, and SQL that breaks one of its GX checks."""
+    layer_of = layers(manifest)
+    children: dict[str, list[str]] = manifest["child_map"]
+    for model in plan_all(manifest):
+        if not any(
+            layer_of.get(child, -1) > layer_of[model.unique_id] for child in children[model.unique_id]
+        ):
+            continue
+        table = f'"{model.schema}"."{model.table}"'
+        for check in model.checks:
+            if check.kind == "range" and check.params["max"] is not None:
+                column, high = check.params["column"], check.params["max"]
+                return model, check.name, f"update {table} set {column} = {high} + 0.5"
+        for check in model.checks:
+            if check.kind == "grain":
+                return model, check.name, f"insert into {table} select * from {table} limit 1"
+        return model, ROW_COUNT_CHECK, f"delete from {table}"
+    pytest.skip("no guarded mart has a downstream model yet")
+
+
+@pytest.mark.slow
+def test_corrupted_mart_fails_its_gx_check_and_blocks_downstream(
+    built_duckdb: tuple[Path, Any], manifest: dict, orch_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, outcome = built_duckdb
+    assert outcome.success
+    corrupted = orch_env / "corrupted.duckdb"
+    shutil.copyfile(path, corrupted)
+    monkeypatch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(corrupted))
+    model, check_name, sql = _corruption(manifest)
+    with duckdb.connect(str(corrupted)) as connection:
+        connection.execute(sql)
+
+    defs = build_definitions("duckdb")
+    graph = defs.resolve_asset_graph()
+    from accountpulse.translator import AccountpulseTranslator
+
+    key = AccountpulseTranslator().get_asset_key(manifest["nodes"][model.unique_id])
+    downstream = {child for child in graph.get(key).child_keys if graph.get(child).is_materializable}
+    # the mart is not rebuilt (that would repair it): run its checks and everything downstream
+    job = defs.resolve_job_def(BUILD_JOB).get_subset(
+        asset_selection=downstream, asset_check_selection={dg.AssetCheckKey(key, check_name)}
+    )
+    result = job.execute_in_process(run_config={**build_run_config(), **QUIET}, raise_on_error=False)
+
+    failed = [check for check in _check_results(result.all_events) if not check.passed]
+    assert [(check.asset_key, check.check_name) for check in failed] == [(key, check_name)]
+    failing_rows = failed[0].metadata["failing_rows"].value
+    assert failing_rows >= (0 if check_name == ROW_COUNT_CHECK else 1)
+    materialized = {
+        event.asset_key for event in result.all_events if event.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    assert not materialized & downstream, f"{materialized & downstream} ran on top of a failed guard"
+    started = {event.step_key for event in result.all_events if event.event_type_value == "STEP_START"}
+    assert started == {f"gx_{model.name}"}, f"only the guard should have run, not {started}"
+    assert not result.success
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_build_passes_every_check(
+    generated_pg_database: str, manifest: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGDATABASE", generated_pg_database)
+    monkeypatch.setenv("ACCOUNTPULSE_TARGET", "postgres")
+    outcome = run_build("postgres", progress=False, instance=dg.DagsterInstance.ephemeral())
+    assert outcome.success and outcome.failed_guards == [], outcome.summary()
+    assert not outcome.failed_steps and not outcome.skipped_steps
+    assert outcome.checks_passed > 50
+
+
+# ------------------------------------------------------------------------------------------------
+# CLI errors and the webserver
+# ------------------------------------------------------------------------------------------------
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "accountpulse.cli", *args]
+    return subprocess.run(command, cwd=PROJECT_DIR, env={**os.environ, **env}, capture_output=True, text=True)
+
+
+def test_cli_user_mistakes_end_in_one_line(orch_env: Path) -> None:
+    missing = _cli(["build"], {"ACCOUNTPULSE_DUCKDB_PATH": str(orch_env / "nope.duckdb")})
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0 and "Traceback" not in missing.stderr
+    assert "DuckDB file not found" in missing.stderr
+
+    unreachable = _cli(["build", "--target", "postgres"], {"PGPORT": "1", "PGHOST": "127.0.0.1"})
+    assert unreachable.returncode == 2
+    assert unreachable.stderr.strip().count("\n") == 0 and "Traceback" not in unreachable.stderr
+    assert "cannot reach PostgreSQL" in unreachable.stderr
+
+    bad_date = _cli(["build", "--as-of-date", "yesterday"], {})
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_webserver_serves_the_project(orch_env: Path, manifest: dict) -> None:
+    port = _free_port()
+    home = orch_env / "dagster_home"
+    home.mkdir(exist_ok=True)
+    webserver = Path(sys.executable).with_name("dagster-webserver")
+    process = subprocess.Popen(
+        [str(webserver), "-m", "accountpulse.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    query = json.dumps({"query": "{ assetNodes { assetKey { path } groupName } }"}).encode()
+    nodes = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=query,
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    body = json.loads(response.read())
+                nodes = body.get("data", {}).get("assetNodes")
+                if nodes:
+                    break
+            except OSError:
+                pass
+            time.sleep(1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    assert nodes, "the webserver did not answer its GraphQL endpoint with assets in time"
+    served = {"/".join(node["assetKey"]["path"]) for node in nodes}
+    from accountpulse.translator import AccountpulseTranslator
+
+    translator = AccountpulseTranslator()
+    for props in _marts(manifest).values():
+        assert translator.get_asset_key(props).to_user_string() in served
+    assert "alert_outbox" in served

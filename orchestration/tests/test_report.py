@@ -1,0 +1,301 @@
+"""The account report on real marts: built from generated demo data, rendered in headless Chromium
+with the network cut off, numbers compared with SQL over the marts, names escaped.
+
+ACCOUNTPULSE_REPORT_DUCKDB=<built DuckDB file> reuses existing marts instead of generating and
+building; ACCOUNTPULSE_REPORT_SCREENSHOT=<png> keeps the screenshot (docs/report.png is made so).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import struct
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from chromium import Chromium, chromium_available
+from conftest import run_dbt
+
+from accountpulse.errors import UserError
+from accountpulse.report import figures, page, write_report
+from accountpulse.report.queries import TOP_ACCOUNTS
+
+MAIN_CHARTS = 4  # Revenue × Health, adoption heatmap, users vs accounts, MRR movements
+CHARTS_PER_ACCOUNT = 3
+SCREENSHOT_HEIGHT = 1900
+
+
+@pytest.fixture(scope="module")
+def marts_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file with every mart built from generated demo data."""
+    existing = os.environ.get("ACCOUNTPULSE_REPORT_DUCKDB")
+    if existing:
+        return Path(existing)
+    from accountpulse.generator import GeneratorConfig, generate
+
+    workdir = tmp_path_factory.mktemp("report")
+    path = workdir / "demo.duckdb"
+    generate(GeneratorConfig(accounts=24, days=150, duckdb_path=path, progress=False))
+    run_dbt(["seed"], target="duckdb", workdir=workdir, duckdb_path=path)
+    run_dbt(["run", "--select", "+path:models/marts"], target="duckdb", workdir=workdir, duckdb_path=path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(marts_duckdb: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_report(marts_duckdb, tmp_path_factory.mktemp("out") / "report.html")
+
+
+@pytest.fixture(scope="module")
+def marts(marts_duckdb: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(marts_duckdb), read_only=True)
+    yield con
+    con.close()
+
+
+class _Page(HTMLParser):
+    """What the tests read back from the report: resources, data attributes, visible text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.resources: list[tuple[str, str]] = []
+        self.kpis: dict[str, str] = {}
+        self.quadrants: dict[str, tuple[int, float]] = {}
+        self.accounts: list[str] = []
+        self.headings: list[str] = []
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        for name in ("src", "href"):
+            if name in values and not values[name].startswith("#"):
+                self.resources.append((tag, values[name]))
+        if "data-kpi" in values and "data-value" in values:
+            self.kpis[values["data-kpi"]] = values["data-value"]
+        if "data-quadrant" in values:
+            self.quadrants[values["data-quadrant"]] = (
+                int(values["data-accounts"]),
+                float(values["data-mrr"]),
+            )
+        if "data-account-id" in values:
+            self.accounts.append(values["data-account-id"])
+        self._in.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._in and self._in.pop() != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        if self._in and self._in[-1] == "h3":
+            self.headings.append(data)
+
+
+def _parse(report: Path) -> _Page:
+    parsed = _Page()
+    parsed.feed(report.read_text(encoding="utf-8"))
+    return parsed
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    return con.execute(sql).fetchone()[0]
+
+
+# ------------------------------------------------------------------------------------ self-contained
+def test_report_needs_no_network(report: Path) -> None:
+    text = report.read_text(encoding="utf-8")
+    parsed = _parse(report)
+    assert parsed.resources == [], f"the report loads external resources: {parsed.resources}"
+    assert "<script src" not in text.replace(" ", "") and "@import" not in text
+    assert text.count("plotly.js v") == 1, "plotly.js must be inlined exactly once"
+    assert text.count('class="plotly-graph-div"') >= MAIN_CHARTS
+
+
+# ------------------------------------------------------------------------------------------- numbers
+LATEST = "(select max(as_of_date) from marts.fct_account_health_daily)"
+TOP_SQL = (
+    f"select account_id, account_name from marts.fct_account_health_daily as health "
+    f"left join marts.dim_accounts as accounts using (account_id) "
+    f"where as_of_date = {LATEST} and mrr > 0 order by mrr desc, account_id limit {TOP_ACCOUNTS}"
+)
+
+
+def test_report_numbers_match_the_marts(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    parsed = _parse(report)
+    ending_mrr, paying = marts.execute(
+        "select ending_mrr, paying_accounts from marts.fct_mrr_summary_monthly "
+        "order by month_start desc limit 1"
+    ).fetchone()
+    assert float(parsed.kpis["total_mrr"]) == pytest.approx(float(ending_mrr), abs=0.005)
+    assert int(parsed.kpis["paying_accounts"]) == paying
+
+    expected = {
+        quadrant: (count, float(mrr or 0))
+        for quadrant, count, mrr in marts.execute(
+            f"select quadrant, count(*), sum(mrr) from marts.fct_account_health_daily "
+            f"where as_of_date = {LATEST} group by quadrant"
+        ).fetchall()
+    }
+    assert expected, "the health mart is empty: nothing to compare"
+    assert {name: count for name, (count, _) in parsed.quadrants.items()} == {
+        name: count for name, (count, _) in expected.items()
+    }
+    for name, (_, mrr) in expected.items():
+        assert parsed.quadrants[name][1] == pytest.approx(mrr, abs=0.005), name
+    at_risk = _one(
+        marts,
+        f"select coalesce(sum(mrr), 0) from marts.fct_account_health_daily "
+        f"where as_of_date = {LATEST} and quadrant = 'revenue_at_risk'",
+    )
+    assert float(parsed.kpis["revenue_at_risk_mrr"]) == pytest.approx(float(at_risk), abs=0.005)
+
+    nrr, grr = marts.execute(
+        "select nrr, grr from marts.fct_mrr_summary_monthly where starting_mrr > 0 "
+        "order by month_start desc limit 1"
+    ).fetchone()
+    assert float(parsed.kpis["nrr"]) == pytest.approx(float(nrr))
+    assert float(parsed.kpis["grr"]) == pytest.approx(float(grr))
+    open_alerts = _one(marts, "select count(*) from marts.account_alerts where closed_date is null")
+    assert int(parsed.kpis["open_alerts"]) == open_alerts
+    assert parsed.accounts == [row[0] for row in marts.execute(TOP_SQL).fetchall()]
+
+
+def test_report_mrr_agrees_with_the_accounts_mart(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    """The MRR shown (the revenue summary's month-end) is the sum of the accounts' current MRR."""
+    columns = {row[0] for row in marts.execute("describe marts.dim_accounts").fetchall()}
+    if "current_mrr" not in columns:
+        pytest.skip("dim_accounts has no current_mrr yet")
+    total, paying = marts.execute(
+        "select sum(current_mrr), count(case when current_mrr > 0 then 1 end) from marts.dim_accounts"
+    ).fetchone()
+    parsed = _parse(report)
+    assert float(parsed.kpis["total_mrr"]) == pytest.approx(float(total), abs=0.005)
+    assert int(parsed.kpis["paying_accounts"]) == paying
+
+
+def test_account_names_are_escaped(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    text = report.read_text(encoding="utf-8")
+    markup = re.sub(r"<script\b.*?</script>", "", text, flags=re.DOTALL)  # charts carry names as JSON
+    names = [row[0] for row in marts.execute("select account_name from marts.dim_accounts").fetchall()]
+    awkward = [name for name in names if name and any(char in name for char in "<>&\"'")]
+    assert awkward, "the demo data should hold awkward account names"
+    for name in awkward:
+        assert name not in markup, f"unescaped in the markup: {name!r}"
+    top_names = {row[1] for row in marts.execute(TOP_SQL).fetchall()}
+    headings = {heading.strip() for heading in _parse(report).headings}
+    assert top_names <= headings, "top account names must read back exactly as text"
+
+
+def test_page_pieces_escape_what_they_show() -> None:
+    hostile = '<img src=x onerror=alert(1)> O\'Brien & "Co" 🚀'
+    frame = pd.DataFrame({"account_id": ["a1"], "account_name": [hostile], "mrr_at_stake": [1234.5]})
+    rendered = page.view_table(frame, "accounts_at_risk", None)
+    assert "<img" not in rendered and html.escape(hostile) in rendered
+    assert figures.label(hostile) == '&lt;img src=x onerror=alert(1)&gt; O\'Brien &amp; "Co" 🚀'
+    heading = page.block("x", hostile, hostile, "")
+    assert "<img" not in heading
+
+
+def test_cli_writes_the_report(
+    marts_duckdb: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from accountpulse.cli import main
+
+    out = tmp_path / "cli" / "report.html"
+    assert main(["report", "--duckdb", str(marts_duckdb), "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert main(["report", "--duckdb", str(tmp_path / "missing.duckdb")]) == 2
+    assert "DuckDB file not found" in capsys.readouterr().err
+
+
+def test_missing_file_or_marts_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not found"):
+        write_report(tmp_path / "nope.duckdb", tmp_path / "out.html")
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    with pytest.raises(UserError, match="accountpulse build"):
+        write_report(empty, tmp_path / "out.html")
+
+
+# ------------------------------------------------------------------------------------------- browser
+COUNT_CHARTS = """JSON.stringify((() => {
+  const divs = [...document.querySelectorAll('.plotly-graph-div')];
+  return divs.map(div => ({
+    id: div.id,
+    drawn: div.classList.contains('js-plotly-plot') && !!div.querySelector('.main-svg'),
+    traces: (div.data || []).length,
+    marks: div.querySelectorAll(
+      '.scatterlayer .point, .barlayer .point, .heatmaplayer .hm, .scatterlayer .js-line').length,
+  }));
+})())"""
+
+
+@pytest.fixture(scope="module")
+def browser_report(report: Path) -> Iterator[tuple[Chromium, Path]]:
+    if not chromium_available():
+        reason = (
+            "headless Chromium is missing (/usr/bin/chromium; Debian package `chromium`, .ci/run installs it)"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with Chromium(width=1400, height=1000) as browser:
+        browser.open(report)
+        browser.wait_until(
+            "[...document.querySelectorAll('.plotly-graph-div')].every(div => div.querySelector('.main-svg'))"
+        )
+        yield browser, report
+
+
+def test_report_draws_in_chromium_offline(
+    browser_report: tuple[Chromium, Path], marts: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    browser, _ = browser_report
+    charts = json.loads(browser.evaluate(COUNT_CHARTS))
+    top = len(marts.execute(TOP_SQL).fetchall())
+    assert len(charts) >= MAIN_CHARTS + CHARTS_PER_ACCOUNT * top
+    undrawn = [chart["id"] for chart in charts if not (chart["drawn"] and chart["traces"] and chart["marks"])]
+    assert undrawn == [], f"charts without drawn traces: {undrawn}"
+    assert browser.console_errors == [], browser.console_errors
+    assert browser.external_requests() == [], browser.external_requests()
+
+    keep = os.environ.get("ACCOUNTPULSE_REPORT_SCREENSHOT")
+    shot = browser.screenshot(Path(keep) if keep else tmp_path / "report.png", height=SCREENSHOT_HEIGHT)
+    header = shot.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    assert (width, height) == (1400, SCREENSHOT_HEIGHT)
+
+
+def test_heatmap_shows_the_adoption_rates_of_the_mart(
+    browser_report: tuple[Chromium, Path], marts: duckdb.DuckDBPyConnection
+) -> None:
+    browser, _ = browser_report
+    shown = json.loads(
+        browser.evaluate(
+            "JSON.stringify([...document.querySelectorAll('.plotly-graph-div')]"
+            ".map(div => div.data[0]).find(trace => trace.type === 'heatmap'))"
+        )
+    )
+    top_id, top_name = marts.execute(TOP_SQL).fetchone()
+    assert html.unescape(shown["y"][0]) == top_name
+    rates = dict(
+        marts.execute(
+            "select features.feature_name, adoption.adoption_rate "
+            "from marts.fct_account_feature_adoption as adoption "
+            "inner join seeds.features as features on adoption.feature_id = features.feature_id "
+            "where features.is_core and adoption.account_id = ?",
+            [top_id],
+        ).fetchall()
+    )
+    for column, value in zip(shown["x"], shown["z"][0], strict=True):
+        expected = rates[html.unescape(column)]
+        if expected is None:
+            assert value is None
+        else:
+            assert value == pytest.approx(float(expected))
