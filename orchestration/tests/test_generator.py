@@ -470,9 +470,10 @@ def test_expected_mrr_of_fixed_story_plans(manifest: dict[str, Any]) -> None:
     last = {r["account_id"]: r["mrr"] for r in manifest["expected_mrr"] if r["month_start"] == end_month}
     stories = manifest["stories"]
     steady = stories["steady_healthy"]["account_ids"]
-    assert last[steady[0]] == 18 * 30.0  # Team monthly, 18 seats
-    assert last[steady[1]] == 25 * 81.0 / 3  # Team quarterly ($81 per 3 months), 25 seats
-    assert last[steady[2]] == round(32 * 75_000 / 12 * 0.0065, 2)  # Business yearly in JPY, 32 seats
+    assert stories["steady_healthy"]["seats"] == [24, 30, 40]
+    assert last[steady[0]] == 24 * 30.0  # Team monthly, 24 seats
+    assert last[steady[1]] == 30 * 81.0 / 3  # Team quarterly ($81 per 3 months), 30 seats
+    assert last[steady[2]] == round(40 * 75_000 / 12 * 0.0065, 2)  # Business yearly in JPY, 40 seats
     assert last[stories["big_account_declining"]["account_ids"][0]] == 240 * 900 / 12
     assert last[stories["cheap_account_using_everything"]["account_ids"][0]] == 4 * 20.0
     months: dict[str, list[str]] = {}

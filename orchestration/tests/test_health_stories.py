@@ -218,7 +218,7 @@ def test_dormant_account_has_a_dormant_alert(demo: Demo) -> None:
 
 def test_steady_healthy_accounts_are_healthy_without_engagement_or_champion_alerts(demo: Demo) -> None:
     """What holds for the steady accounts: healthy on the as-of date, and in the last 90 days no alert
-    about engagement, champions or dormancy. (Their open alerts: see the xfail below.)"""
+    about engagement, champions or dormancy."""
     for account in demo.stories["steady_healthy"]["account_ids"]:
         assert demo.health_on_as_of(account)["health_band"] == "healthy", account
         recent = demo.rows(
@@ -255,18 +255,6 @@ def test_steady_healthy_accounts_declines_are_the_spec_definition_at_work(demo: 
         assert backed[0][0] == count
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "Data and definition, not thresholds: (1) the generator gives every story account except the "
-        "cheap one exactly one seat per user, so a steady account whose users are all active uses 100% "
-        "of its seats — SPEC's expansion_signal (seats >= 90% used); (2) SPEC's decline is any "
-        "month-over-month drop of the adoption rate, twice in a row; steady accounts have 5 core "
-        "features adopted by 18-32 users with stationary habits, and sampling noise alone makes at "
-        "least one of them 'declining' in about a third of months (120 x 480 demo: 36% of steady "
-        "account-months vs 14% for all others), and renewal_risk follows on their monthly plans."
-    ),
-)
 def test_steady_healthy_accounts_carry_no_alert(demo: Demo) -> None:
     for account in demo.stories["steady_healthy"]["account_ids"]:
         assert demo.open_alerts(account) == set(), account

@@ -34,6 +34,8 @@ CHAMPION_SILENT_DAYS = 20
 DORMANT_SILENT_DAYS = 40
 RENEWAL_AFTER_END_DAYS = 35
 RENEWAL_DECLINE_DAYS = 120
+# engagement at the end date, relative to before the decline: every month loses > 10 points of adoption
+RENEWAL_ENGAGED_AT_END = 0.25
 BETA_ADOPTER_SHARE = 0.8
 BETA_EVENT_SHARE = 0.3
 
@@ -67,9 +69,10 @@ SLOTS = (
     Slot("beta_feature_launch", 210, "enterprise", "year", "usd"),
     Slot("power_user_masking", 40, "team", "month", "usd", setup_fee=True),
     Slot("cheap_account_using_everything", 6, "starter", "month", "usd", seats=4),
-    Slot("steady_healthy", 18, "team", "month", "usd"),
-    Slot("steady_healthy", 25, "team", "quarter", "usd"),
-    Slot("steady_healthy", 32, "business", "year", "jpy"),
+    # steady accounts bought seats with headroom (75-83% taken): not an expansion signal
+    Slot("steady_healthy", 18, "team", "month", "usd", seats=24),
+    Slot("steady_healthy", 25, "team", "quarter", "usd", seats=30),
+    Slot("steady_healthy", 32, "business", "year", "jpy", seats=40),
     Slot("champion_gone_silent", 12, "team", "month", "usd"),
     Slot("renewal_risk", 60, "business", "year", "usd"),
     Slot("dormant", 8, "team", "month", "eur"),
@@ -193,8 +196,12 @@ def plant(accounts: list[Account], members: Members, catalog: Catalog, end_day: 
             m["p_base"][rest] = np.clip(0.15 * rng.lognormal(0, 0.2, len(rest)), 0.05, 0.3)
             m["feat_mu"][rest] = 1.5
         elif story == "renewal_risk":
-            account.set_curve([(float(end_day - RENEWAL_DECLINE_DAYS), 1.0), (float(end_day), 0.45)])
+            account.set_curve(
+                [(float(end_day - RENEWAL_DECLINE_DAYS), 1.0), (float(end_day), RENEWAL_ENGAGED_AT_END)]
+            )
             m["depth_cap"][rows] = 2
+            # habitual report users: an engaged user adopts, so the adoption rate follows the curve
+            m["feat_mu"][rows] = 6.0
             favourites = np.argsort(-account.pref)[:2]
             pref = np.zeros(catalog.n_features)
             pref[favourites] = (0.7, 0.3)
@@ -256,7 +263,12 @@ def describe(
         "users": [a.n_users for a in story_accounts(accounts, "beta_feature_launch")],
         "adopting_users_planned": adopters,
     }
-    out["steady_healthy"] = {"account_ids": ids("steady_healthy")}
+    steady = story_accounts(accounts, "steady_healthy")
+    out["steady_healthy"] = {
+        "account_ids": ids("steady_healthy"),
+        "users": [a.n_users for a in steady],
+        "seats": [a.billing_hint["seats"] for a in steady if a.billing_hint],
+    }
     silent = story_accounts(accounts, "champion_gone_silent")
     out["champion_gone_silent"] = {
         "account_ids": ids("champion_gone_silent"),
@@ -269,7 +281,7 @@ def describe(
         "account_ids": ids("renewal_risk"),
         "renewal_at": [renewals[a.index].isoformat(sep=" ") for a in risk if a.index in renewals],
         "days_after_end_date": RENEWAL_AFTER_END_DAYS,
-        "note": "yearly plan; engaged users fall to 45% over the last 120 days, depth capped at level 2",
+        "note": "yearly plan; engaged users fall to 25% over the last 120 days, depth capped at level 2",
     }
     out["dormant"] = {
         "account_ids": ids("dormant"),

@@ -252,12 +252,20 @@ compared as (
     from rates
 ),
 
--- a decline: the rate is below the previous period's rate (both known)
+-- a decline: the rate is below the previous period's rate (both known) by at least
+-- adoption_decline_min_change (0.10 = 10 points; 0 = any drop). A small margin absorbs floating-point
+-- error, so a drop of exactly the threshold (0.9 -> 0.8) counts.
 declines as (
     select
         *,
         adoption_rate - previous_adoption_rate as adoption_rate_change,
-        case when adoption_rate < previous_adoption_rate then 1 else 0 end as is_decline
+        case
+            when
+                adoption_rate < previous_adoption_rate
+                and previous_adoption_rate - adoption_rate >= {{ var('adoption_decline_min_change') }} - 1e-9
+                then 1
+            else 0
+        end as is_decline
     from compared
 ),
 
