@@ -1,8 +1,15 @@
+{#- Spark (parquet, no Delta here): rewrite whole event_date partitions; Databricks (Delta): merge -#}
 {{
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy=('merge' if target.type in ('spark', 'databricks') else 'delete+insert'),
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark'
+            else 'merge' if target.type == 'databricks'
+            else 'delete+insert'
+        ),
+        partition_by=(['event_date'] if target.type == 'spark' else none),
+        file_format=('parquet' if target.type == 'spark' else none),
     )
 }}
 -- Every kept track and page event with the user it belongs to and the account it counts for.
@@ -14,7 +21,8 @@
 -- mon_unresolved_events). One pass: a hash join on the identity map and a range join on the
 -- membership timeline.
 --
--- Incremental runs reprocess (delete+insert on event_id, merge on Spark):
+-- Incremental runs reprocess (delete+insert on event_id; on Spark every event of the event dates
+-- these touch, overwriting those event_date partitions):
 --   * every event received in the last `lookback_days` days before the latest received_at loaded
 --     (late events land by received_at; a duplicate delivery keeps its first delivery's row);
 --   * every event of an anonymous id whose identity may have changed: a claim (identify, or any
@@ -149,7 +157,7 @@ regrouped_user_anonymous_ids as (
     where user_id in (select user_id from regrouped_users)
 ),
 
-batch as (
+changed_events as (
     select *
     from events
     where received_at >= (select received_from from reprocess_window)
@@ -160,6 +168,20 @@ batch as (
             and anonymous_id in (select anonymous_id from regrouped_user_anonymous_ids)
         )
 ),
+{%- if target.type == 'spark' %}
+
+-- insert_overwrite replaces whole event_date partitions: every event of a touched date is rewritten
+batch as (
+    select *
+    from events
+    where cast(event_at as date) in (select distinct cast(changed_events.event_at as date) from changed_events)
+),
+{%- else %}
+
+batch as (
+    select * from changed_events
+),
+{%- endif %}
 {%- else %}
 
 batch as (

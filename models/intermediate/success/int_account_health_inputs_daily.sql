@@ -78,7 +78,10 @@ core_trend_per_month as (
         month_start,
         sum(case when previous_month_adoption_rate > 0 then 1 else 0 end) as core_features_with_previous_adoption,
         sum(case when is_declining then 1 else 0 end) as declining_core_features,
-        {{ dbt.listagg("case when is_declining then feature_id end", "', '", "order by feature_id") }} as declining_core_feature_ids
+        -- null when none is declining, on every engine (Spark's listagg of nothing is '')
+        nullif(
+            {{ dbt.listagg("case when is_declining then feature_id end", "', '", "order by feature_id") }}, ''
+        ) as declining_core_feature_ids
     from core_monthly_adoption
     group by
         account_id,

@@ -1,8 +1,15 @@
+{#- Spark (parquet, no Delta here): rewrite whole as_of_date partitions; Databricks (Delta): merge -#}
 {{
     config(
         materialized='incremental',
         unique_key=['account_id', 'as_of_date'],
-        incremental_strategy=('merge' if target.type in ('spark', 'databricks') else 'delete+insert'),
+        incremental_strategy=(
+            'insert_overwrite' if target.type == 'spark'
+            else 'merge' if target.type == 'databricks'
+            else 'delete+insert'
+        ),
+        partition_by=(['as_of_date'] if target.type == 'spark' else none),
+        file_format=('parquet' if target.type == 'spark' else none),
         on_schema_change='fail',
     )
 }}
@@ -12,7 +19,8 @@
 -- inputs of day d (int_account_health_inputs_daily) use data up to d only. Formulas: see
 -- _success__docs.md; every one is unit-tested in _success__models.yml.
 --
--- Incremental runs recompute (delete+insert on account × day) every day from the earliest of:
+-- Incremental runs recompute (delete+insert on account × day; on Spark whole as_of_date partitions,
+-- which hold every account of the day) every day from the earliest of:
 --   * the last var lookback_days days already stored, and
 --   * the first day whose measured inputs differ from the stored ones (new days, late events,
 --     re-attributed events, changed billing) —

@@ -1,8 +1,9 @@
+{#- on Spark (parquet, no merge) a table rebuilt each run; see docs/SCALING.md -#}
 {{
     config(
-        materialized='incremental',
+        materialized=('table' if target.type == 'spark' else 'incremental'),
         unique_key='page_view_id',
-        incremental_strategy=('merge' if target.type in ('spark', 'databricks') else 'delete+insert'),
+        incremental_strategy=('merge' if target.type == 'databricks' else 'delete+insert'),
     )
 }}
 -- Page views: first delivery of each message id; unusable rows set aside (see mon_source_row_audit).
