@@ -81,8 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--memory-limit",
-        default=os.environ.get("ACCOUNTPULSE_DUCKDB_MEMORY_LIMIT", "8GB"),
-        help="DuckDB memory limit (ACCOUNTPULSE_DUCKDB_MEMORY_LIMIT; default 8GB)",
+        default=os.environ.get("ACCOUNTPULSE_DUCKDB_MEMORY_LIMIT", "3GB"),
+        help="DuckDB memory limit (ACCOUNTPULSE_DUCKDB_MEMORY_LIMIT; default 3GB)",
     )
     parser.add_argument(
         "--pg-database",
