@@ -190,13 +190,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at interpreter exit
+        return code
     except UserError as error:
         print(f"accountpulse: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("accountpulse: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`accountpulse generate | head`): stop quietly, as a SIGPIPE'd tool does;
+        # point stdout at /dev/null so the interpreter's final flush does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

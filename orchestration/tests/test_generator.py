@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -569,6 +571,16 @@ def test_bad_options_and_unreachable_postgres_are_one_line_errors(
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("accountpulse: error: cannot connect to PostgreSQL")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_closed_pipe_ends_the_cli_quietly(tmp_path: Path) -> None:
+    """`accountpulse generate | true`: the reader is gone before the summary is written; no traceback,
+    the SIGPIPE exit code."""
+    cli = Path(sys.executable).with_name("accountpulse")
+    command = f"'{cli}' generate --accounts 16 --days 100 --duckdb-path '{tmp_path / 'p.duckdb'}' | true"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 141, (done.returncode, done.stderr)
 
 
 def test_custom_schemas(tmp_path: Path) -> None:
