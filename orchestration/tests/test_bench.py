@@ -233,3 +233,32 @@ def test_targets_are_reported_met_or_missed() -> None:
     assert "| duckdb | 10m | 10,000,000 | full build | 50.0 s |" in text
     assert "12.5×" in text
     assert "2 cores" in text and "24.0 GB memory" in text
+
+
+def test_a_full_build_only_run_reports_what_it_measured_and_skips_the_rest() -> None:
+    results = {
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "git_commit": "abc1234",
+        "machine": {"cores": 2, "memory_gb": 24.0, "cpu_model": "cpu", "system": "Linux", "versions": {}},
+        "options": {"duckdb_threads": 2, "duckdb_memory_limit": "3GB"},
+        "runs": [
+            {
+                "engine": "duckdb",
+                "scale": {"name": "100m"},
+                "events": 100_000_000,
+                "steps": [_step("full build", 600.0, 3500.0)],
+                "floor": {"query_seconds": 100.0, "rows": 10, "adopting_users": 5, "mart_adopting_users": 5},
+                "incremental_equals_full_refresh": None,
+                "full_build_only": True,
+                "error": None,
+            }
+        ],
+    }
+
+    rows = {row["target"]: row for row in target_rows(results)}
+
+    assert rows["full build wall time"]["met"]  # 600 s of 900
+    assert rows["peak memory (any step)"]["met"]
+    # not run: not listed as missed
+    assert "incremental build ÷ full build" not in rows
+    assert "incremental result equals full refresh" not in rows

@@ -89,6 +89,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("ACCOUNTPULSE_BENCH_PGDATABASE", "accountpulse_bench"),
         help="PostgreSQL database to use (created if missing; its raw tables are replaced)",
     )
+    parser.add_argument(
+        "--full-build-only",
+        action="store_true",
+        help="measure generation, the full build and the floor only (no incremental steps, no comparison)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the DuckDB files after measuring")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -125,6 +130,7 @@ def options_from_args(args: argparse.Namespace):  # noqa: ANN201 - runner.Option
         pg_database=args.pg_database,
         keep=args.keep,
         quiet=args.quiet,
+        full_build_only=args.full_build_only,
     )
 
 

@@ -67,6 +67,8 @@ def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         if run is None:
             continue
         value = measured_value(run, target.label)
+        if value is None and run.get("full_build_only"):
+            continue  # the step was not run (--full-build-only), not missed
         rows.append(
             {
                 "engine": target.engine,
@@ -80,6 +82,8 @@ def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     for run in results["runs"]:
         equality = run.get("incremental_equals_full_refresh")
+        if equality is None and run.get("full_build_only"):
+            continue
         if equality is not None:
             equal = sum(1 for relation in equality["relations"] if relation["ok"])
             equality_text = f"{equal}/{len(equality['relations'])} relations"

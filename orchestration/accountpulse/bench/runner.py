@@ -46,6 +46,7 @@ class Options:
     pg_database: str
     keep: bool = False
     quiet: bool = False
+    full_build_only: bool = False  # generate, full build and floor only (100m: the rest takes an hour)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class ScaleRun:
     floor: dict[str, Any] | None = None
     equality: dict[str, Any] | None = None
     error: str | None = None
+    full_build_only: bool = False
 
     @property
     def events(self) -> int:
@@ -90,6 +92,7 @@ class ScaleRun:
             "steps": [step.as_dict() for step in self.steps],
             "floor": self.floor,
             "incremental_equals_full_refresh": self.equality,
+            "full_build_only": self.full_build_only,
             "error": self.error,
         }
 
@@ -330,6 +333,9 @@ class Bench:
             self.dbt_step(run, "full build", full_refresh=True, rows=run.events)
             if engine == "duckdb":
                 run.floor = self.floor(run)
+            if self.options.full_build_only:
+                run.full_build_only = True
+                return run
 
             before = run.rows
             self.require(self.measure(run, "append one day", self.generate_command(engine, scale, 1)))
