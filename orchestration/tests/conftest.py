@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,6 +108,18 @@ def run_dbt(
             f"dbt {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
         )
     return result
+
+
+def generate_demo(workdir: Path, accounts: int, days: int, **target: Any) -> dict[str, Any]:
+    """Demo data from the generator, in process (target: duckdb_path=… or target="postgres");
+    returns its manifest (written to workdir/demo.manifest.json)."""
+    import json
+
+    from accountpulse.generator import GeneratorConfig, generate
+
+    manifest = workdir / "demo.manifest.json"
+    generate(GeneratorConfig(accounts=accounts, days=days, manifest=manifest, progress=False, **target))
+    return json.loads(manifest.read_text())
 
 
 def _generate(args: list[str], env_overrides: dict[str, str]) -> None:

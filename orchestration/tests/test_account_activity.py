@@ -6,7 +6,6 @@ anonymous events) land where the definitions say."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from datetime import date, datetime
@@ -15,7 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import create_pg_database, drop_pg_database, pg_params, require_postgres, run_dbt
+from conftest import create_pg_database, drop_pg_database, generate_demo, pg_params, require_postgres, run_dbt
 
 ACCOUNTS = 40
 DAYS = 200
@@ -45,20 +44,12 @@ MODELS = {
 }
 
 
-def _generate(workdir: Path, **target: Any) -> dict[str, Any]:
-    from accountpulse.generator import GeneratorConfig, generate
-
-    manifest = workdir / "demo.manifest.json"
-    generate(GeneratorConfig(accounts=ACCOUNTS, days=DAYS, manifest=manifest, progress=False, **target))
-    return json.loads(manifest.read_text())
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """Demo data in a DuckDB file with the attribution and activity models built and tested."""
     workdir = tmp_path_factory.mktemp("activity")
     path = workdir / "demo.duckdb"
-    manifest = _generate(workdir, duckdb_path=path)
+    manifest = generate_demo(workdir, ACCOUNTS, DAYS, duckdb_path=path)
     run_dbt(BUILD, target="duckdb", workdir=workdir, duckdb_path=path)
     return path, manifest
 
@@ -232,7 +223,7 @@ def test_same_results_on_postgres(
     previous = os.environ.get("PGDATABASE")
     try:
         os.environ["PGDATABASE"] = dbname  # the generator reads its connection from PG* variables
-        _generate(workdir, target="postgres")
+        generate_demo(workdir, ACCOUNTS, DAYS, target="postgres")
         run_dbt(BUILD, target="postgres", workdir=workdir, pg_dbname=dbname)
         with psycopg2.connect(**pg_params(dbname)) as conn, conn.cursor() as cursor:
             for model, grain in MODELS.items():
