@@ -127,15 +127,19 @@ def run_build(
     *,
     as_of_date: str | None = None,
     full_refresh: bool = False,
+    daily: bool = False,
     progress: bool = True,
     instance: Any = None,
 ) -> BuildOutcome:
-    """Parse the project, load the Definitions for `target`, execute the build job in this process."""
+    """Parse the project, load the Definitions for `target`, execute the build job in this process.
+
+    `daily` runs the daily job instead: everything but the audits that read all raw history.
+    """
     import uuid
 
     from dagster import DagsterInstance
 
-    from accountpulse.definitions import BUILD_JOB, build_definitions, build_run_config
+    from accountpulse.definitions import BUILD_JOB, DAILY_JOB, build_definitions, build_run_config
     from accountpulse.manifest import load_manifest
     from accountpulse.project import ensure_manifest
 
@@ -151,7 +155,7 @@ def run_build(
     warehouse = Warehouse.from_env(target)
     warehouse.check_reachable()
     preflight(warehouse, load_manifest(ensure_manifest(target)))
-    job = build_definitions(target).resolve_job_def(BUILD_JOB)
+    job = build_definitions(target).resolve_job_def(DAILY_JOB if daily else BUILD_JOB)
     total = len(job.asset_layer.executable_asset_keys) + len(job.asset_layer.asset_graph.asset_check_keys)
 
     if instance is None:

@@ -46,7 +46,11 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     _use_target(args.target)
     outcome = run_build(
-        args.target, as_of_date=args.as_of_date, full_refresh=args.full_refresh, progress=not args.no_progress
+        args.target,
+        as_of_date=args.as_of_date,
+        full_refresh=args.full_refresh,
+        daily=args.daily,
+        progress=not args.no_progress,
     )
     print(outcome.summary())
     return 0 if outcome.success else 1
@@ -59,6 +63,11 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--target", choices=TARGETS, default=os.environ.get("ACCOUNTPULSE_TARGET", "duckdb"))
     parser.add_argument("--as-of-date", help="measure every 'as of' metric on this date (YYYY-MM-DD)")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
+    parser.add_argument(
+        "--daily",
+        action="store_true",
+        help="the daily job: skip the audits that read all raw history (dbt tag history_audit)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_cmd_build)
 

@@ -1,4 +1,4 @@
-"""Dagster Definitions for accountpulse: dbt assets by layer, checks, alert delivery, daily schedule.
+"""Dagster Definitions for accountpulse: dbt assets by layer, checks, alert delivery, schedules.
 
 `dagster dev -m accountpulse.definitions` (see `make dagster`) loads `defs`. The target
 (duckdb | postgres) comes from ACCOUNTPULSE_TARGET; connection details from the same environment
@@ -22,8 +22,13 @@ from accountpulse.project import dbt_project, dbt_resource, ensure_manifest
 from accountpulse.resources import AlertSettings, BuildSettings, WarehouseResource
 from accountpulse.translator import AccountpulseTranslator
 
-BUILD_JOB = "accountpulse_build"
-DAILY_CRON = "0 6 * * *"  # 06:00 UTC: yesterday is complete in every loader
+BUILD_JOB = "accountpulse_build"  # everything, the full-history audits included
+DAILY_JOB = "accountpulse_daily"  # everything but the full-history audits: cost follows the new day
+HISTORY_AUDIT_TAG = "history_audit"  # dbt tag of the audits that read all raw history
+# 06:00 UTC, when yesterday is complete in every loader: the daily job Monday to Saturday, the
+# full job (audits included) on Sunday
+DAILY_CRON = "0 6 * * 1-6"
+WEEKLY_CRON = "0 6 * * 0"
 
 
 def _alerts_model(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -104,16 +109,27 @@ def build_run_config(as_of_date: str | None = None, full_refresh: bool = False) 
     return {"resources": {"build_settings": {"config": config}}}
 
 
-def daily_schedule(job: Any) -> dg.ScheduleDefinition:
-    @dg.schedule(job=job, cron_schedule=DAILY_CRON, execution_timezone="UTC", name="daily_build")
-    def _daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-        """Builds every morning as of the previous (complete) UTC day."""
+def as_of_schedule(job: Any, name: str, cron: str) -> dg.ScheduleDefinition:
+    @dg.schedule(job=job, cron_schedule=cron, execution_timezone="UTC", name=name)
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Builds as of the previous (complete) UTC day."""
         as_of = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
         return dg.RunRequest(
             run_key=f"as_of_{as_of}", run_config=build_run_config(as_of), tags={"as_of_date": as_of}
         )
 
-    return _daily
+    return _schedule
+
+
+def daily_selection() -> dg.AssetSelection:
+    """Every asset and check except the full-history audits (dbt tag history_audit) and their checks."""
+    # an asset selection carries its assets' checks: subtracting the audits drops theirs too
+    return full_selection() - dg.AssetSelection.tag(HISTORY_AUDIT_TAG, "")
+
+
+def full_selection() -> dg.AssetSelection:
+    """Every asset and every check (the source freshness checks sit on external assets)."""
+    return dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks()
 
 
 def build_definitions(target: str | None = None, *, refresh_manifest: bool = False) -> dg.Definitions:
@@ -132,14 +148,25 @@ def build_definitions(target: str | None = None, *, refresh_manifest: bool = Fal
 
     job = dg.define_asset_job(
         BUILD_JOB,
-        selection=dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks(),
+        selection=full_selection(),
         description="Seeds, models and tests layer by layer, GX guards between layers, alert delivery.",
+    )
+    daily_job = dg.define_asset_job(
+        DAILY_JOB,
+        selection=daily_selection(),
+        description=(
+            f"{BUILD_JOB} without the audits that read all raw history (dbt tag {HISTORY_AUDIT_TAG}): "
+            "the weekly full build runs those."
+        ),
     )
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[job],
-        schedules=[daily_schedule(job)],
+        jobs=[job, daily_job],
+        schedules=[
+            as_of_schedule(daily_job, "daily_build", DAILY_CRON),
+            as_of_schedule(job, "weekly_build", WEEKLY_CRON),
+        ],
         resources={
             "dbt": dbt_resource(project),
             "build_settings": BuildSettings(),

@@ -22,7 +22,13 @@ import pytest
 
 from accountpulse.build import run_build
 from accountpulse.checks import FRESHNESS_CHECK
-from accountpulse.definitions import BUILD_JOB, build_definitions, build_run_config
+from accountpulse.definitions import (
+    BUILD_JOB,
+    DAILY_JOB,
+    HISTORY_AUDIT_TAG,
+    build_definitions,
+    build_run_config,
+)
 from accountpulse.gx_suites import ROW_COUNT_CHECK, plan_all
 from accountpulse.manifest import build_layers, folders, layers, load_manifest
 from accountpulse.paths import PROJECT_DIR
@@ -133,15 +139,42 @@ def test_gx_suites_follow_the_meta_convention(manifest: dict) -> None:
             assert "gx_grain_unique" in [check.name for check in guarded.checks]
 
 
-def test_schedule_builds_yesterday(defs: dg.Definitions) -> None:
-    schedule = defs.resolve_schedule_def("daily_build")
-    assert schedule.cron_schedule == "0 6 * * *"
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 16, 6, 0, tzinfo=UTC))
-    requests = schedule.evaluate_tick(context).run_requests
-    assert len(requests) == 1
-    assert requests[0].run_config == build_run_config("2026-11-15")
-    job = defs.resolve_job_def(BUILD_JOB)
-    assert dg.validate_run_config(job, requests[0].run_config)
+def test_schedules_build_yesterday_daily_job_on_weekdays_full_job_on_sunday(defs: dg.Definitions) -> None:
+    cases = [
+        # Monday 2026-11-16: the daily job, as of Sunday
+        ("daily_build", "0 6 * * 1-6", DAILY_JOB, datetime(2026, 11, 16, 6, 0, tzinfo=UTC), "2026-11-15"),
+        # Sunday 2026-11-22: the full job with the history audits, as of Saturday
+        ("weekly_build", "0 6 * * 0", BUILD_JOB, datetime(2026, 11, 22, 6, 0, tzinfo=UTC), "2026-11-21"),
+    ]
+    for name, cron, job_name, tick, as_of in cases:
+        schedule = defs.resolve_schedule_def(name)
+        assert schedule.cron_schedule == cron
+        assert schedule.job_name == job_name
+        requests = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+        assert len(requests) == 1
+        assert requests[0].run_config == build_run_config(as_of)
+        assert dg.validate_run_config(defs.resolve_job_def(job_name), requests[0].run_config)
+
+
+def test_daily_job_leaves_out_exactly_the_history_audits_and_their_checks(
+    defs: dg.Definitions, manifest: dict
+) -> None:
+    audits = {
+        props["name"]
+        for props in manifest["nodes"].values()
+        if props["resource_type"] == "model" and HISTORY_AUDIT_TAG in props["config"].get("tags", [])
+    }
+    assert audits == {"mon_incremental_event_gaps", "mon_source_row_audit"}
+    full, daily = defs.resolve_job_def(BUILD_JOB), defs.resolve_job_def(DAILY_JOB)
+    left_out = set(full.asset_layer.executable_asset_keys) - set(daily.asset_layer.executable_asset_keys)
+    assert {key.path[-1] for key in left_out} == audits
+    assert set(daily.asset_layer.executable_asset_keys) <= set(full.asset_layer.executable_asset_keys)
+    full_checks = set(full.asset_layer.asset_graph.asset_check_keys)
+    daily_checks = set(daily.asset_layer.asset_graph.asset_check_keys)
+    assert daily_checks <= full_checks
+    assert {key.asset_key for key in full_checks - daily_checks} == left_out
+    # the source freshness checks (on external assets) stay in the daily job
+    assert any(key.name == FRESHNESS_CHECK for key in daily_checks)
 
 
 # ------------------------------------------------------------------------------------------------

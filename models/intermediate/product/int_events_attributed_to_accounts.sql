@@ -108,10 +108,20 @@ recent_claims as (
     where anonymous_id is not null
         and received_at >= (select received_from from reprocess_window)
     union all
+    -- tracks and pages rather than `events`: a second reader of `events` would make DuckDB
+    -- materialise every event of history (3 GB at 10M events) instead of streaming the filter
     select
         anonymous_id,
         event_at as claimed_at
-    from events
+    from tracks
+    where anonymous_id is not null
+        and user_id is not null
+        and received_at >= (select received_from from reprocess_window)
+    union all
+    select
+        anonymous_id,
+        event_at as claimed_at
+    from pages
     where anonymous_id is not null
         and user_id is not null
         and received_at >= (select received_from from reprocess_window)

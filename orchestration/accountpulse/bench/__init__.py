@@ -2,7 +2,8 @@
 --large) on DuckDB and at 1M (10M with --postgres-large) on PostgreSQL.
 
 For each engine and scale: generate the data, `dbt build --full-refresh`, append one day of events
-and build incrementally, build again with nothing new, then rebuild with --full-refresh and check
+and build incrementally as the daily run does (`--selector daily`), time the full-history audits
+the weekly build adds, build again with nothing new, then rebuild with --full-refresh and check
 that every mart and every incremental model equals what the incremental build produced. On DuckDB
 also the floor: one hand-written query for account × feature × month adopting users. Each step's
 wall time, peak memory of the whole process tree, rows per second and the machine load go to a JSON
@@ -30,9 +31,12 @@ MARKDOWN_HEADER = """# Benchmarks
 Figures from `make bench` / `accountpulse bench` (orchestration/accountpulse/bench). Each run appends
 a section: the machine, every measured step with its wall time, the peak resident memory of the whole
 process tree, rows per second and the machine's load average, then the targets of issue #9. A build
-is `dbt build` as a daily run issues it (seeds, models, data tests; unit tests excluded — they read no
-warehouse data and run in `make test`). Load averages above the core count mean other work shared
-the CPU: those wall times are inflated.
+is `dbt build` as a production run issues it (seeds, models, data tests; unit tests excluded — they
+read no warehouse data and run in `make test`). Full builds build everything. Sections from
+2026-11-25 on: the incremental and no-change builds are the daily run (`--selector daily`, without
+the two audits that read all raw history) and "history audits" is the step the weekly full build
+adds (`--select tag:history_audit`); earlier sections' incremental builds include the audits. Load
+averages above the core count mean other work shared the CPU: those wall times are inflated.
 """
 
 

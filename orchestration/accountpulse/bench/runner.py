@@ -3,10 +3,12 @@ one day of events and build incrementally, build again with nothing new, check t
 result against a full refresh of the same data, and (DuckDB) time the floor query.
 
 Every step is a child process measured by `procs.run_measured`. dbt builds are `dbt build` as a
-daily production run issues it: seeds, models, snapshots and data tests, without the unit tests
+production run issues it: seeds, models, snapshots and data tests, without the unit tests
 (`--exclude-resource-type unit_test`; they read no warehouse data, take the same time at every
-scale and run in `make test`). The project is parsed once before the measured builds, as a
-scheduler that keeps its manifest would have it.
+scale and run in `make test`). Full builds build everything; the incremental and no-change builds
+are the daily run (`--selector daily`: everything but the two audits that read all raw history),
+and the audits are measured on their own as the step the weekly full build adds. The project is
+parsed once before the measured builds, as a scheduler that keeps its manifest would have it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from accountpulse.errors import UserError
 from accountpulse.paths import PROFILES_DIR, PROJECT_DIR, SEEDS_DIR
 
 ENGINES = ("duckdb", "postgres")
+DAILY_SELECTION = ["--selector", "daily"]  # selectors.yml: all but the history audits
+HISTORY_AUDITS = ["--select", "tag:history_audit"]  # what the weekly full build adds to a daily one
 EVENT_TABLES = ("segment.tracks", "segment.pages")
 
 
@@ -209,8 +213,8 @@ class Bench:
             str(run_dir / "logs"),
         ]
 
-    def build_command(self, engine: str, scale: Scale, full_refresh: bool) -> list[str]:
-        args = ["build", "--exclude-resource-type", "unit_test"]
+    def build_command(self, engine: str, scale: Scale, full_refresh: bool, select: list[str]) -> list[str]:
+        args = ["build", "--exclude-resource-type", "unit_test", *select]
         if full_refresh:
             args.append("--full-refresh")
         return self.dbt_command(engine, scale, args)
@@ -291,8 +295,11 @@ class Bench:
         )
         return result
 
-    def dbt_step(self, run: ScaleRun, step: str, full_refresh: bool, rows: int) -> StepResult:
-        result = self.measure(run, step, self.build_command(run.engine, run.scale, full_refresh), rows)
+    def dbt_step(
+        self, run: ScaleRun, step: str, full_refresh: bool, rows: int, select: list[str] | None = None
+    ) -> StepResult:
+        command = self.build_command(run.engine, run.scale, full_refresh, select or [])
+        result = self.measure(run, step, command, rows)
         result.extra["dbt"] = dbt_summary(self.run_dir(run.engine, run.scale) / "target" / "run_results.json")
         if not result.ok:
             failed = result.extra["dbt"].get("failed", [])
@@ -342,8 +349,9 @@ class Bench:
             after = self.count_rows(engine, scale)
             run.appended_rows = {name: after[name] - before.get(name, 0) for name in after}
             run.rows = after
-            self.dbt_step(run, "incremental build", full_refresh=False, rows=run.appended_events)
-            self.dbt_step(run, "no-change build", full_refresh=False, rows=run.events)
+            self.dbt_step(run, "incremental build", False, run.appended_events, DAILY_SELECTION)
+            self.dbt_step(run, "history audits", False, run.events, HISTORY_AUDITS)
+            self.dbt_step(run, "no-change build", False, run.events, DAILY_SELECTION)
 
             manifest = run_dir / "target" / "manifest.json"
             relations = compare.relations_to_compare(manifest)
