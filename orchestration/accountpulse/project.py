@@ -29,6 +29,7 @@ PROJECT_INPUTS = (
     "analyses",
     "dbt_project.yml",
     "packages.yml",
+    "selectors.yml",
 )
 
 

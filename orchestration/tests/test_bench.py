@@ -5,6 +5,7 @@ tiny` runs the whole thing (minutes; speed is measured, never asserted in tests)
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -262,3 +263,45 @@ def test_a_full_build_only_run_reports_what_it_measured_and_skips_the_rest() -> 
     # not run: not listed as missed
     assert "incremental build ÷ full build" not in rows
     assert "incremental result equals full refresh" not in rows
+
+
+def test_the_daily_selector_leaves_out_exactly_the_history_audits_and_their_tests(tmp_path: Path) -> None:
+    """The benchmark's incremental build and the daily run use `--selector daily` (selectors.yml)."""
+    from accountpulse.bench.runner import DAILY_SELECTION, HISTORY_AUDITS
+    from accountpulse.dbt_runner import dbt_executable
+    from accountpulse.paths import PROFILES_DIR
+
+    def names(*args: str) -> set[str]:
+        command = [
+            dbt_executable(),
+            "ls",
+            "--quiet",
+            "--output",
+            "name",
+            "--resource-type",
+            "model",
+            "--resource-type",
+            "test",
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROFILES_DIR),
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ]
+        env = {**os.environ, "ACCOUNTPULSE_DUCKDB_PATH": str(tmp_path / "ls.duckdb")}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return set(done.stdout.split())
+
+    everything, daily, audits = names(), names(*DAILY_SELECTION), names(*HISTORY_AUDITS)
+    assert {"mon_incremental_event_gaps", "mon_source_row_audit"} <= audits
+    assert "no_events_missed_or_kept_stale_by_incremental_attribution" in audits
+    assert "assert_rejected_rows_below_threshold" in audits  # a singular test on the row audit
+    assert daily == everything - audits
+    assert "fct_account_health_daily" in daily and "int_events_attributed_to_accounts" in daily

@@ -150,7 +150,8 @@ def test_schedules_build_yesterday_daily_job_on_weekdays_full_job_on_sunday(defs
         schedule = defs.resolve_schedule_def(name)
         assert schedule.cron_schedule == cron
         assert schedule.job_name == job_name
-        requests = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests
+        context = dg.build_schedule_context(scheduled_execution_time=tick)
+        requests = schedule.evaluate_tick(context).run_requests
         assert len(requests) == 1
         assert requests[0].run_config == build_run_config(as_of)
         assert dg.validate_run_config(defs.resolve_job_def(job_name), requests[0].run_config)
