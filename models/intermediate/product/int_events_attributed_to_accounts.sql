@@ -107,32 +107,18 @@ recent_claims as (
     from identifies
     where anonymous_id is not null
         and received_at >= (select received_from from reprocess_window)
-    union all
-    -- tracks and pages rather than `events`: a second reader of `events` would make DuckDB
-    -- materialise every event of history (3 GB at 10M events) instead of streaming the filter
-    select
-        anonymous_id,
-        event_at as claimed_at
-    from tracks
-    where anonymous_id is not null
-        and user_id is not null
-        and received_at >= (select received_from from reprocess_window)
+    -- any call carrying both ids; tracks and pages rather than `events`: a second reader of `events`
+    -- would make DuckDB materialise every event of history (3 GB at 10M events)
+    {%- for calls, claimed_at in [('tracks', 'event_at'), ('pages', 'event_at'), ('group_calls', 'grouped_at')] %}
     union all
     select
         anonymous_id,
-        event_at as claimed_at
-    from pages
+        {{ claimed_at }} as claimed_at
+    from {{ calls }}
     where anonymous_id is not null
         and user_id is not null
         and received_at >= (select received_from from reprocess_window)
-    union all
-    select
-        anonymous_id,
-        grouped_at as claimed_at
-    from group_calls
-    where anonymous_id is not null
-        and user_id is not null
-        and received_at >= (select received_from from reprocess_window)
+    {%- endfor %}
 ),
 
 -- a claim later than the anonymous id's winning claim cannot change who it belongs to
