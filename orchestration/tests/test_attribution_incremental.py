@@ -5,7 +5,9 @@ received_at), duplicate deliveries (of old and of new messages) and identity/mem
 move older events are appended: a late group call that moves a user, a first group call of a user
 whose earlier events were unresolved, a new identify of a device used anonymously for days, an
 earlier claim of a shared device, the identification of an anonymous group call. An incremental
-build must then hold exactly what a full refresh holds.
+build must then hold exactly what a full refresh holds, in the attribution table and in the two
+user-day pre-aggregates built from it (int_account_user_days, int_account_user_feature_days: days
+replaced, one emptied by a re-identification, and all of them when the feature catalog changed).
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ COLUMNS = (
     "event_id, event_source, user_id, anonymous_id, account_id, attribution_method, "
     "event_name, event_at, event_date, received_at"
 )
+# the user-day pre-aggregates, without attributed_at (the run that wrote a row differs by design)
+PREAGGREGATES = {
+    "int_account_user_days": "account_id, user_id, activity_date, events, track_events, page_events, "
+    "core_feature_events, catalog_fingerprint",
+    "int_account_user_feature_days": "account_id, user_id, feature_id, activity_date, uses, max_depth_level, "
+    "catalog_fingerprint",
+}
+EMPTIED_DAY = -2  # a day whose only events move to a user without an account
 EVENT_NAMES = ("dashboard_viewed", "report_created", "alert_created", "api_docs_viewed", "comment_added")
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -180,6 +190,8 @@ def build_batches() -> tuple[Rows, Rows]:
     log.activity(None, "a9", 0, 10, identified_day=99)  # never identified: unresolved
     log.identify(day(5), "u2", "a8")  # shared device, first claimed by u2 ...
     log.activity("u2", "a8", 3, 4, identified_day=99)  # ... its anonymous events on days 3-4
+    log.identify(day(5), "u2", "a11")  # a device u2 claimed, used anonymously on a day of its own
+    log.activity(None, "a11", EMPTIED_DAY, EMPTIED_DAY, identified_day=99)
     first = log.take()
 
     # --- second load: received on days 11-12 ---
@@ -202,6 +214,7 @@ def build_batches() -> tuple[Rows, Rows]:
     log.identify(day(3), "u8", "a8", received=late)  # an earlier claim of the shared device a8
     log.group(day(3), "u8", "acc3", received=late)
     log.identify(day(1), "u5", "a10", received=late)  # the anonymous group call was u5's
+    log.identify(day(EMPTIED_DAY - 1), "u9", "a11", received=late)  # a11 was u9's (no account) first
     second = log.take()
     # duplicate deliveries of already loaded messages, and one new message delivered twice
     for row in first["tracks"][::40]:
@@ -252,22 +265,32 @@ def write_postgres(dbname: str, rows: Rows, create: bool) -> None:
     conn.close()
 
 
-def read_duckdb(path: Path) -> list[tuple]:
+def _queries() -> dict[str, str]:
+    """What is compared: the attribution table and the pre-aggregates, each in a fixed order."""
+    queries = {MODEL: f"select {COLUMNS} from intermediate.{MODEL} order by event_id"}
+    for name, columns in PREAGGREGATES.items():
+        queries[name] = f"select {columns} from intermediate.{name} order by {columns}"
+    return queries
+
+
+def read_duckdb(path: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(path), read_only=True)
-    rows = con.execute(f"select {COLUMNS} from intermediate.{MODEL} order by event_id").fetchall()
+    tables = {name: con.execute(sql).fetchall() for name, sql in _queries().items()}
     con.close()
-    return rows
+    return tables
 
 
-def read_postgres(dbname: str) -> list[tuple]:
+def read_postgres(dbname: str) -> dict[str, list[tuple]]:
     import psycopg2
 
     conn = psycopg2.connect(**pg_params(dbname))
+    tables = {}
     with conn.cursor() as cur:
-        cur.execute(f"select {COLUMNS} from intermediate.{MODEL} order by event_id")
-        rows = cur.fetchall()
+        for name, sql in _queries().items():
+            cur.execute(sql)
+            tables[name] = cur.fetchall()
     conn.close()
-    return rows
+    return tables
 
 
 def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
@@ -306,16 +329,33 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
     assert by_id[duplicated["id"]][9] == duplicated["received_at"]
 
 
+def check_emptied_day(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> None:
+    """The day whose only events lost their account had user-day rows and has none now."""
+    emptied = day(EMPTIED_DAY).date()
+    assert any(row[2] == emptied for row in before["int_account_user_days"])
+    assert not any(row[2] == emptied for row in after["int_account_user_days"])
+
+
 def assert_incremental_ran(workdir: Path) -> None:
-    compiled = next((workdir / "target" / "compiled").rglob(f"{MODEL}.sql")).read_text()
-    executed = next((workdir / "target" / "run").rglob(f"{MODEL}.sql")).read_text()
-    assert "reprocess_window" in compiled and "delete from" in executed, (
-        "the second build was not incremental"
-    )
+    for model, marker in [(MODEL, "reprocess_window"), *((name, "replaced_days") for name in PREAGGREGATES)]:
+        compiled = next((workdir / "target" / "compiled").rglob(f"{model}.sql")).read_text()
+        executed = next((workdir / "target" / "run").rglob(f"{model}.sql")).read_text()
+        assert marker in compiled and "delete from" in executed, (
+            f"the second build of {model} was not incremental"
+        )
 
 
 def _select() -> list[str]:
-    return ["run", "--select", f"+{MODEL}"]
+    # build: the seeds (feature catalog) and every data test of the tables on the way
+    return [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        "--indirect-selection",
+        "cautious",
+        "--select",
+        "+" + " +".join(PREAGGREGATES),
+    ]
 
 
 def test_incremental_equals_full_refresh_duckdb(tmp_path: Path) -> None:
@@ -330,9 +370,32 @@ def test_incremental_equals_full_refresh_duckdb(tmp_path: Path) -> None:
     incremental = read_duckdb(db)
     run_dbt([*_select(), "--full-refresh"], target="duckdb", workdir=tmp_path, duckdb_path=db)
     full = read_duckdb(db)
-    assert incremental != before
-    assert incremental == full
-    check_story(full, second, first)
+    for name in full:
+        assert incremental[name] != before[name], name
+        assert incremental[name] == full[name], name
+    check_story(full[MODEL], second, first)
+    check_emptied_day(before, full)
+
+
+def test_preaggregates_rebuild_every_day_when_the_feature_catalog_changes(tmp_path: Path) -> None:
+    """Rows counted with another catalog (a stale fingerprint, wrong counts) are all rebuilt by an
+    incremental run that has no new events to attribute."""
+    first, _ = build_batches()
+    db = tmp_path / "attr.duckdb"
+    write_duckdb(db, first, create=True)
+    run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    built = read_duckdb(db)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "update intermediate.int_account_user_days set core_feature_events = 0, catalog_fingerprint = 'old'"
+    )
+    con.execute(
+        "update intermediate.int_account_user_feature_days set uses = 99, catalog_fingerprint = 'old'"
+    )
+    con.close()
+    run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    assert_incremental_ran(tmp_path)
+    assert read_duckdb(db) == built
 
 
 @pytest.mark.postgres
@@ -340,11 +403,14 @@ def test_incremental_equals_full_refresh_postgres(tmp_path: Path, pg_database: s
     first, second = build_batches()
     write_postgres(pg_database, first, create=True)
     run_dbt(_select(), target="postgres", workdir=tmp_path, pg_dbname=pg_database)
+    before = read_postgres(pg_database)
     write_postgres(pg_database, second, create=False)
     run_dbt(_select(), target="postgres", workdir=tmp_path, pg_dbname=pg_database)
     assert_incremental_ran(tmp_path)
     incremental = read_postgres(pg_database)
     run_dbt([*_select(), "--full-refresh"], target="postgres", workdir=tmp_path, pg_dbname=pg_database)
     full = read_postgres(pg_database)
-    assert incremental == full
-    check_story(full, second, first)
+    for name in full:
+        assert incremental[name] == full[name], name
+    check_story(full[MODEL], second, first)
+    check_emptied_day(before, full)

@@ -262,8 +262,46 @@ final as (
         event_name,
         event_at,
         cast(event_at as date) as event_date,
-        received_at
+        received_at,
+        -- the start of this run: what the user-day pre-aggregates catch up from (macros/replace_days.sql)
+        cast('{{ run_started_at.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as {{ dbt.type_timestamp() }}) as attributed_at
     from attributed
 )
+{%- set restamp = is_incremental() and target.type != 'spark' %}
+{{- ',' if restamp }}
+{%- if restamp %}
 
-select * from final
+-- noqa: disable=LT02
+-- A reprocessed event whose user and account come out as stored keeps its attributed_at (nothing else
+-- of an event can change): most of a batch is history of users with a recent group call, and the
+-- user-day pre-aggregates rebuild only the days where an attribution really changed. (Spark keeps
+-- those pre-aggregates as tables, so every row there is stamped.)
+restamped as (
+    select
+        {%- for column in ['event_id', 'event_source', 'user_id', 'anonymous_id', 'account_id', 'attribution_method',
+                           'event_name', 'event_at', 'event_date', 'received_at'] %}
+        final.{{ column }},
+        {%- endfor %}
+        case
+            when stored.event_id is not null
+                and final.user_id is not distinct from stored.user_id
+                and final.account_id is not distinct from stored.account_id
+                then stored.attributed_at
+            else final.attributed_at
+        end as attributed_at
+    from final
+    left join (
+        select
+            event_id,
+            user_id,
+            account_id,
+            attributed_at
+        from {{ this }}
+    ) as stored
+        on final.event_id = stored.event_id
+)
+
+-- noqa: enable=LT02
+{%- endif %}
+
+select * from {{ 'restamped' if restamp else 'final' }}
