@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from accountpulse.alerts import ALERTS_MODEL, AlertsRelation, deliver
 from accountpulse.checks import freshness_check, gx_checks
@@ -121,10 +122,27 @@ def as_of_schedule(job: Any, name: str, cron: str) -> dg.ScheduleDefinition:
     return _schedule
 
 
-def daily_selection() -> dg.AssetSelection:
-    """Every asset and check except the full-history audits (dbt tag history_audit) and their checks."""
+def history_audit_check_keys(
+    manifest: Mapping[str, Any], translator: AccountpulseTranslator, project: Any
+) -> list[dg.AssetCheckKey]:
+    """The checks of dbt tests tagged history_audit (the whole-table unique tests of the event tables)."""
+    keys = (
+        get_asset_check_key_for_test(manifest, translator, unique_id, project)
+        for unique_id, props in manifest["nodes"].items()
+        if props["resource_type"] == "test" and HISTORY_AUDIT_TAG in props["config"].get("tags", [])
+    )
+    return sorted((key for key in keys if key is not None), key=lambda key: key.to_user_string())
+
+
+def daily_selection(audit_checks: list[dg.AssetCheckKey]) -> dg.AssetSelection:
+    """Every asset and check except the full-history audits (dbt tag history_audit) and their checks,
+    and the checks of tests with that tag (`audit_checks`), as the dbt selector `daily` does."""
     # an asset selection carries its assets' checks: subtracting the audits drops theirs too
-    return full_selection() - dg.AssetSelection.tag(HISTORY_AUDIT_TAG, "")
+    return (
+        full_selection()
+        - dg.AssetSelection.tag(HISTORY_AUDIT_TAG, "")
+        - dg.AssetSelection.checks(*audit_checks)
+    )
 
 
 def full_selection() -> dg.AssetSelection:
@@ -153,7 +171,7 @@ def build_definitions(target: str | None = None, *, refresh_manifest: bool = Fal
     )
     daily_job = dg.define_asset_job(
         DAILY_JOB,
-        selection=daily_selection(),
+        selection=daily_selection(history_audit_check_keys(manifest, translator, project)),
         description=(
             f"{BUILD_JOB} without the audits that read all raw history (dbt tag {HISTORY_AUDIT_TAG}): "
             "the weekly full build runs those."

@@ -12,6 +12,7 @@ replaced, one emptied by a re-identification, and all of them when the feature c
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -414,3 +415,46 @@ def test_incremental_equals_full_refresh_postgres(tmp_path: Path, pg_database: s
         assert incremental[name] == full[name], name
     check_story(full[MODEL], second, first)
     check_emptied_day(before, full)
+
+
+def _test_statuses(workdir: Path, names: list[str], db: Path) -> dict[str, str]:
+    run_dbt(["test", "--select", *names], target="duckdb", workdir=workdir, duckdb_path=db, check=False)
+    results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
+    return {
+        result["unique_id"].split(".")[2]: result["status"]
+        for result in results
+        if result["unique_id"].startswith("test.")
+    }
+
+
+def test_daily_unique_test_sees_duplicates_a_run_can_write_and_the_weekly_one_every_duplicate(
+    tmp_path: Path,
+) -> None:
+    """unique_recent_* (daily) checks the ids of rows received in the reprocessed window against the
+    whole table; unique_* (tag history_audit, weekly) checks every id."""
+    first, _ = build_batches()
+    db = tmp_path / "attr.duckdb"
+    write_duckdb(db, first, create=True)
+    run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    tests = ["unique_recent_stg_segment__tracks_event_id", "unique_stg_segment__tracks_event_id"]
+    assert _test_statuses(tmp_path, tests, db) == dict.fromkeys(tests, "pass")
+
+    con = duckdb.connect(str(db))
+    newest = con.execute("select max(received_at) from staging.stg_segment__tracks").fetchone()[0]
+    # a second row for a message stored before the window: only the whole-table test sees it
+    con.execute(
+        "insert into staging.stg_segment__tracks select * from staging.stg_segment__tracks "
+        "where received_at = (select min(received_at) from staging.stg_segment__tracks) limit 1"
+    )
+    con.close()
+    assert _test_statuses(tmp_path, tests, db) == {tests[0]: "pass", tests[1]: "fail"}
+
+    con = duckdb.connect(str(db))
+    # a row received inside the window whose id an older row already holds: both tests fail
+    con.execute(
+        "insert into staging.stg_segment__tracks by name select * replace (? as received_at) "
+        "from staging.stg_segment__tracks where received_at < ? - interval 5 day limit 1",
+        [newest, newest],
+    )
+    con.close()
+    assert _test_statuses(tmp_path, tests, db) == dict.fromkeys(tests, "fail")

@@ -304,4 +304,12 @@ def test_the_daily_selector_leaves_out_exactly_the_history_audits_and_their_test
     assert "no_events_missed_or_kept_stale_by_incremental_attribution" in audits
     assert "assert_rejected_rows_below_threshold" in audits  # a singular test on the row audit
     assert daily == everything - audits
+    # the event tables: whole-table unique tests weekly, the ids a daily run can write every day
+    for table, column in [
+        ("stg_segment__tracks", "event_id"),
+        ("stg_segment__pages", "page_view_id"),
+        ("int_events_attributed_to_accounts", "event_id"),
+    ]:
+        assert f"unique_{table}_{column}" in audits
+        assert f"unique_recent_{table}_{column}" in daily
     assert "fct_account_health_daily" in daily and "int_events_attributed_to_accounts" in daily

@@ -173,7 +173,20 @@ def test_daily_job_leaves_out_exactly_the_history_audits_and_their_checks(
     full_checks = set(full.asset_layer.asset_graph.asset_check_keys)
     daily_checks = set(daily.asset_layer.asset_graph.asset_check_keys)
     assert daily_checks <= full_checks
-    assert {key.asset_key for key in full_checks - daily_checks} == left_out
+    # the left-out assets' checks, and the whole-table unique tests of the event tables (tag history_audit)
+    audit_test_checks = {key for key in full_checks - daily_checks if key.asset_key not in left_out}
+    assert sorted((key.asset_key.path[-1], key.name) for key in audit_test_checks) == [
+        ("int_events_attributed_to_accounts", "unique_int_events_attributed_to_accounts_event_id"),
+        ("stg_segment__pages", "unique_stg_segment__pages_page_view_id"),
+        ("stg_segment__tracks", "unique_stg_segment__tracks_event_id"),
+    ]
+    assert {key.asset_key for key in full_checks - daily_checks - audit_test_checks} == left_out
+    # their windowed counterparts stay in the daily job
+    assert {key.name for key in daily_checks} >= {
+        "unique_recent_int_events_attributed_to_accounts_event_id",
+        "unique_recent_stg_segment__pages_page_view_id",
+        "unique_recent_stg_segment__tracks_event_id",
+    }
     # the source freshness checks (on external assets) stay in the daily job
     assert any(key.name == FRESHNESS_CHECK for key in daily_checks)
 
