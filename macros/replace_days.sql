@@ -61,8 +61,10 @@
 
 {#- CTEs `replaced_days` (activity_date) and `batch_events` for an incremental run; the full refresh
     reads every event. `fingerprint_cte` holds one row with column catalog_fingerprint. The model
-    passes its is_incremental() (a unit test overrides the model's, not a macro's). -#}
-{% macro attributed_events_to_replace(events_cte, fingerprint_cte, incremental) %}
+    passes its is_incremental() (a unit test overrides the model's, not a macro's). replaced_days
+    reads `events_relation` (the relation `events_cte` selects from) itself: a CTE with two readers
+    is materialised whole by DuckDB, i.e. every attributed event of history. -#}
+{% macro attributed_events_to_replace(events_cte, events_relation, fingerprint_cte, incremental) %}
 {%- if incremental %}
 stored_watermark as (
     select
@@ -75,10 +77,10 @@ stored_watermark as (
 ),
 
 replaced_days as (
-    select distinct {{ events_cte }}.event_date as activity_date
-    from {{ events_cte }}
+    select distinct events.event_date as activity_date
+    from {{ events_relation }} as events
     cross join stored_watermark
-    where {{ events_cte }}.attributed_at > stored_watermark.attributed_at
+    where events.attributed_at > stored_watermark.attributed_at
         or stored_watermark.catalog_changed
 ),
 

@@ -29,7 +29,7 @@ catalog as (
     from core_event_names
 ),
 
-{{ attributed_events_to_replace('attributed_events', 'catalog', is_incremental()) }}
+{{ attributed_events_to_replace('attributed_events', ref('int_events_attributed_to_accounts'), 'catalog', is_incremental()) }}
 
 flagged_events as (
     select

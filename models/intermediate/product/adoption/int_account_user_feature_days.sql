@@ -21,7 +21,7 @@ catalog as (
     from feature_events
 ),
 
-{{ attributed_events_to_replace('attributed_events', 'catalog', is_incremental()) }}
+{{ attributed_events_to_replace('attributed_events', ref('int_events_attributed_to_accounts'), 'catalog', is_incremental()) }}
 
 attributed_tracks as (
     select
