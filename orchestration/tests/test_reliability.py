@@ -327,6 +327,25 @@ def test_revenue_in_an_unknown_currency_stops_the_build_and_the_marts_keep_their
     ) == [(Decimal("370.00"),)]
 
 
+def test_a_null_in_a_mart_column_stops_the_build_and_the_mart_keeps_its_rows(
+    duck: DuckBuild, tmp_path: Path
+) -> None:
+    """Mart columns that must not be null carry a not_null constraint of the model contract (enforced
+    when the table is written, on DuckDB and PostgreSQL) instead of a not_null test."""
+    ok(duck.build)
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(duck.path, path)
+    mart = "marts.fct_account_activity_daily"
+    before = rows(Duck(path), f"select * from {mart}")
+    assert before
+    with duckdb.connect(str(path)) as con:
+        con.execute("update intermediate.int_account_user_days set account_id = null")
+    result = dbt(["run", "--select", "fct_account_activity_daily"], tmp_path, duck_env(path))
+    assert result.returncode != 0
+    assert "NOT NULL constraint failed: fct_account_activity_daily" in result.stdout + result.stderr
+    assert rows(Duck(path), f"select * from {mart}") == before
+
+
 # ------------------------------------------------------------------------------------------------
 # The repository
 # ------------------------------------------------------------------------------------------------
