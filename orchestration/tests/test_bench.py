@@ -214,7 +214,20 @@ def test_targets_are_reported_met_or_missed() -> None:
                 "events": 10_000_000,
                 "steps": [
                     _step("full build", 50.0, 3000.0),
-                    _step("incremental build", 8.0, 5000.0),  # 16% of the full build; 4.9 GB
+                    {
+                        **_step("incremental build", 8.0, 5000.0),  # 16% of the full build; 4.9 GB
+                        "dbt": {
+                            "elapsed_seconds": 6.5,
+                            "seconds_by_kind": {"model": 4.25, "operation": 0.01, "test": 2.0},
+                            "slowest": [
+                                {
+                                    "node": "model.accountpulse.int_events_attributed_to_accounts",
+                                    "seconds": 1.5,
+                                },
+                                {"node": "test.accountpulse.unique_x_id.5ebc3f2444", "seconds": 0.5},
+                            ],
+                        },
+                    },
                 ],
                 "floor": {"query_seconds": 4.0, "rows": 10, "adopting_users": 5, "mart_adopting_users": 5},
                 "incremental_equals_full_refresh": {"ok": True, "relations": [{"ok": True}]},
@@ -234,6 +247,11 @@ def test_targets_are_reported_met_or_missed() -> None:
     assert "| duckdb | 10m | 10,000,000 | full build | 50.0 s |" in text
     assert "12.5×" in text
     assert "2 cores" in text and "24.0 GB memory" in text
+    assert (
+        "Incremental build (duckdb 10m), from dbt's run_results.json: dbt elapsed 6.5 s of 8.0 s wall; "
+        "node time models 4.2 s, tests 2.0 s; slowest nodes: int_events_attributed_to_accounts 1.50 s, "
+        "unique_x_id 0.50 s." in text
+    )
 
 
 def test_a_full_build_only_run_reports_what_it_measured_and_skips_the_rest() -> None:

@@ -117,6 +117,26 @@ def _format(value: Any, unit: str) -> str:
     return str(value)
 
 
+def _node_time_line(run: dict[str, Any], name: str, slowest: int = 6) -> str | None:
+    """Where a dbt step's time went, from its run_results.json: node time by kind, the slowest nodes."""
+    step = _step(run, name)
+    summary = (step or {}).get("dbt") or {}
+    if not summary.get("seconds_by_kind"):
+        return None
+    kinds = ", ".join(
+        f"{kind}s {seconds:,.1f} s" for kind, seconds in summary["seconds_by_kind"].items() if seconds >= 0.05
+    )
+    nodes = ", ".join(
+        f"{entry['node'].split('.')[2]} {entry['seconds']:.2f} s"  # resource.package.name[.hash]
+        for entry in summary.get("slowest", [])[:slowest]
+    )
+    return (
+        f"{name.capitalize()} ({run['engine']} {run['scale']['name']}), from dbt's run_results.json: "
+        f"dbt elapsed {summary.get('elapsed_seconds', 0):,.1f} s of {step['seconds']:,.1f} s wall; node time "
+        f"{kinds}; slowest nodes: {nodes}."
+    )
+
+
 def markdown(results: dict[str, Any], title: str | None = None) -> str:
     machine = results["machine"]
     versions = machine.get("versions", {})
@@ -152,6 +172,10 @@ def markdown(results: dict[str, Any], title: str | None = None) -> str:
         "the appended day added; for generation: every raw row written).",
         "",
     ]
+    for run in results["runs"]:
+        line = _node_time_line(run, "incremental build")
+        if line:
+            lines += [line, ""]
     floors = [run for run in results["runs"] if run.get("floor") and "query_seconds" in run["floor"]]
     for run in floors:
         floor = run["floor"]
