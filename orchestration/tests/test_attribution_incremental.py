@@ -178,6 +178,8 @@ def build_batches() -> tuple[Rows, Rows]:
         ("u4", "a4", 0),
         ("u5", "a5", 0),
         ("u6", "a6", 0),
+        ("u10", "a12", 0),
+        ("u11", "a13", 0),
     ]:
         log.identify(day(identified_day), user, anonymous)
         log.activity(user, anonymous, 0, 10, identified_day)
@@ -186,6 +188,9 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(2), "u3", "acc2")
     log.group(day(2), "u4", "acc2")
     log.group(day(6), "u4", "acc3")  # u4 moves
+    log.group(day(0), "u10", "acc1")
+    log.group(day(7), "u10", "acc2")  # u10 moves
+    log.group(day(0), "u11", "acc2")
     log.group(day(1), None, "acc1", anonymous="a10")  # anonymous group call, identified later
     log.activity(None, "a7", 2, 10, identified_day=99)  # a device used anonymously
     log.activity(None, "a9", 0, 10, identified_day=99)  # never identified: unresolved
@@ -204,6 +209,8 @@ def build_batches() -> tuple[Rows, Rows]:
         ("u4", "a4"),
         ("u5", "a5"),
         ("u6", "a6"),
+        ("u10", "a12"),
+        ("u11", "a13"),
     ]:
         log.activity(user, anonymous, 11, 12, identified_day=0)
         log.track(day(4.5), user, anonymous, received=late)  # late event
@@ -216,6 +223,19 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(3), "u8", "acc3", received=late)
     log.identify(day(1), "u5", "a10", received=late)  # the anonymous group call was u5's
     log.identify(day(EMPTIED_DAY - 1), "u9", "a11", received=late)  # a11 was u9's (no account) first
+    # group calls that repeat the membership in force move nothing (u2, u5, u6: the usual session
+    # call; u2 also one before its first call, to the same account) ...
+    log.group(day(11.5), "u2", "acc1")
+    log.group(day(0.5), "u2", "acc1", received=late)
+    log.group(day(12.2), "u6", "acc2")
+    log.group(day(11.2), "u11", "acc2")
+    log.group(day(12.2), "u11", "acc2")
+    # ... these do: a call at the instant of u10's move, received later, so u10 never left acc1 (it
+    # starts no membership); a new first call of u3 to another account (u3's events before day 2); a
+    # late call inside u4's acc2 stretch
+    log.group(day(7), "u10", "acc1", received=late)
+    log.group(day(1), "u3", "acc1", received=late)
+    log.group(day(4), "u4", "acc1", received=late)
     second = log.take()
     # duplicate deliveries of already loaded messages, and one new message delivered twice
     for row in first["tracks"][::40]:
@@ -322,6 +342,16 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
     # u5's only group call was anonymous (a10), identified late: u5's events are acc1
     u5 = rows_where(lambda r: r[2] == "u5" and r[5] != "context_group")
     assert u5 and all(r[4] == "acc1" for r in u5)
+    # u3: acc1 before its first acc2 call (day 2), acc2 after
+    u3 = rows_where(lambda r: r[2] == "u3" and r[5] == "membership")
+    assert u3 and all(r[4] == ("acc1" if r[7] < day(2) else "acc2") for r in u3)
+    assert any(r[7] < day(2) for r in u3)
+    # u10: the move on day 7 was overridden by a call at the same instant, received later
+    u10 = rows_where(lambda r: r[2] == "u10" and r[5] == "membership")
+    assert u10 and all(r[4] == "acc1" for r in u10) and any(r[7] >= day(7) for r in u10)
+    # u4: acc1 from the late day-4 call until its move to acc3 on day 6
+    u4 = rows_where(lambda r: r[2] == "u4" and r[5] == "membership" and day(4) <= r[7] < day(6))
+    assert u4 and all(r[4] == "acc1" for r in u4)
     # a9 was never identified: kept, unresolved
     a9 = rows_where(lambda r: r[3] == "a9")
     assert a9 and all(r[2] is None and r[4] is None and r[5] == "unresolved" for r in a9)
@@ -359,6 +389,27 @@ def _select() -> list[str]:
     ]
 
 
+# users whose whole history the second run reprocesses: their membership timeline changed or an
+# anonymous id they held was re-identified. u11 and the session calls of u2 and u6 repeat the
+# membership in force: u11 is not among them (u2 and u6 are, for other reasons).
+REGROUPED = {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u10"}
+
+
+def regrouped_users_of_the_next_run(workdir: Path, db: Path) -> set[str]:
+    """The regrouped_users CTE of the compiled incremental attribution model, run on its own after
+    the models it reads were built."""
+    upstream = ["--select", f"+{MODEL}", "--exclude", MODEL]
+    run_dbt(["run", *upstream], target="duckdb", workdir=workdir, duckdb_path=db)
+    run_dbt(["compile", "--select", MODEL], target="duckdb", workdir=workdir, duckdb_path=db)
+    compiled = next((workdir / "target" / "compiled").rglob(f"{MODEL}.sql")).read_text()
+    body, last_select = compiled.rsplit("select * from", 1)
+    assert last_select.strip() == "restamped", last_select
+    con = duckdb.connect(str(db), read_only=True)
+    users = con.execute(f"{body} select distinct user_id from regrouped_users").fetchall()
+    con.close()
+    return {user for (user,) in users if user is not None}
+
+
 def test_incremental_equals_full_refresh_duckdb(tmp_path: Path) -> None:
     first, second = build_batches()
     db = tmp_path / "attr.duckdb"
@@ -366,6 +417,7 @@ def test_incremental_equals_full_refresh_duckdb(tmp_path: Path) -> None:
     run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
     before = read_duckdb(db)
     write_duckdb(db, second, create=False)
+    assert regrouped_users_of_the_next_run(tmp_path, db) == REGROUPED
     run_dbt(_select(), target="duckdb", workdir=tmp_path, duckdb_path=db)
     assert_incremental_ran(tmp_path)
     incremental = read_duckdb(db)

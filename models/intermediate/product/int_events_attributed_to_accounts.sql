@@ -28,8 +28,9 @@
 --   * every event of an anonymous id whose identity may have changed: a claim (identify, or any
 --     call carrying both ids) received in that window at or before the anonymous id's winning claim;
 --   * every event of a user whose membership timeline may have changed: a group call received in
---     that window, an anonymous group call of a re-identified anonymous id, or a user who held a
---     re-identified anonymous id before.
+--     that window that starts a membership or shares its instant with another call of the user (a
+--     call repeating the membership in force moves nothing), an anonymous group call of a
+--     re-identified anonymous id, or a user who held a re-identified anonymous id before.
 -- That is exactly what can move an older event, so an incremental run equals a full refresh
 -- (orchestration/tests/test_attribution_incremental.py) as long as received_at only moves forward.
 with tracks as (
@@ -136,17 +137,86 @@ reidentified_anonymous_ids as (
     where recent_claims.claimed_at <= stitched_anonymous_ids.identified_at
 ),
 
-regrouped_users as (
-    select coalesce(group_calls.user_id, stitched_anonymous_ids.user_id) as user_id
+-- every group call with its user (an anonymous call: the user its anonymous id was identified as)
+resolved_group_calls as (
+    select
+        coalesce(group_calls.user_id, stitched_anonymous_ids.user_id) as user_id,
+        group_calls.anonymous_id,
+        group_calls.user_id is null as is_anonymous_call,
+        group_calls.account_id,
+        group_calls.grouped_at,
+        group_calls.received_at >= (select received_from from reprocess_window) as is_recent
     from group_calls
     left join stitched_anonymous_ids
         on group_calls.user_id is null
             and group_calls.anonymous_id = stitched_anonymous_ids.anonymous_id
-    where group_calls.received_at >= (select received_from from reprocess_window)
-        or (
-            group_calls.user_id is null
-            and group_calls.anonymous_id in (select anonymous_id from reidentified_anonymous_ids)
+),
+
+first_older_group_calls as (
+    select
+        user_id,
+        min(grouped_at) as first_older_call_at
+    from resolved_group_calls
+    where not is_recent
+        and user_id is not null
+    group by user_id
+),
+
+shared_group_call_instants as (
+    select
+        user_id,
+        grouped_at
+    from resolved_group_calls
+    where user_id is not null
+    group by
+        user_id,
+        grouped_at
+    having count(*) > 1
+),
+
+-- A recent group call can move events only when it changes the user's membership timeline. Segment
+-- sends a group call at the start of most sessions, so most recent calls repeat the membership in
+-- force: such a call starts no membership (int_account_memberships merges it into the running one)
+-- and shares its instant with no other call of the user (of calls at one instant only the last
+-- received counts, which could merge or split memberships). A call that starts the user's first
+-- membership moves nothing either when an older call already held that membership: the first
+-- membership covers everything before it. Every other recent call moves its user's events.
+moving_group_calls as (
+    select recent_calls.user_id
+    from resolved_group_calls as recent_calls
+    left join shared_group_call_instants
+        on recent_calls.user_id = shared_group_call_instants.user_id
+            and recent_calls.grouped_at = shared_group_call_instants.grouped_at
+    left join memberships
+        on recent_calls.user_id = memberships.user_id
+            and recent_calls.grouped_at = memberships.valid_from
+    left join first_older_group_calls
+        on recent_calls.user_id = first_older_group_calls.user_id
+    where recent_calls.is_recent
+        and recent_calls.user_id is not null
+        and (
+            shared_group_call_instants.user_id is not null
+            or (
+                memberships.user_id is not null
+                and not (
+                    memberships.membership_number = 1
+                    and first_older_group_calls.first_older_call_at is not null
+                    and (
+                        memberships.valid_to is null
+                        or first_older_group_calls.first_older_call_at < memberships.valid_to
+                    )
+                )
+            )
         )
+),
+
+regrouped_users as (
+    select user_id from moving_group_calls
+    union all
+    select user_id
+    from resolved_group_calls
+    where is_anonymous_call
+        and anonymous_id in (select anonymous_id from reidentified_anonymous_ids)
     union all
     select previous.user_id
     from {{ this }} as previous
