@@ -232,6 +232,24 @@ def test_anonymous_events_are_identified_later(
     assert orphaned == 0
 
 
+def test_group_call_rate_repeats_group_calls_at_session_starts(
+    tmp_path: Path, small: tuple[Path, Any]
+) -> None:
+    """--group-call-rate 1: a group call at the start of every session (analytics.js apps that call
+    group() on every page load): many more group calls, the same tracks and pages."""
+    path = tmp_path / "every_session.duckdb"
+    _generate(path, group_call_rate=1.0)
+    counts = {}
+    for name, db in (("default", small[0]), ("every session", path)):
+        with duckdb.connect(str(db), read_only=True) as connection:
+            counts[name] = [
+                connection.execute(f"select count(*) from segment.{table}").fetchone()[0]
+                for table in ("groups", "tracks", "pages")
+            ]
+    assert counts["every session"][1:] == counts["default"][1:]
+    assert counts["every session"][0] > 5 * counts["default"][0]
+
+
 def test_users_in_two_groups_and_moving_users(
     con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]
 ) -> None:
@@ -543,7 +561,7 @@ def test_cli_flags_build_the_config(tmp_path: Path) -> None:
             "--end-date", "2026-06-30", "--duplicate-rate", "0.02", "--late-rate", "0",
             "--clock-skew-rate", "0.01", "--anonymous-rate", "0.5", "--unresolved-rate", "0.001",
             "--segment-schema", "seg", "--stripe-schema", "bill", "--append-days", "3",
-            "--duckdb-path", str(tmp_path / "x.duckdb"),
+            "--duckdb-path", str(tmp_path / "x.duckdb"), "--group-call-rate", "1",
         ]
     )  # fmt: skip
     config = GeneratorConfig.from_args(args)
@@ -552,6 +570,7 @@ def test_cli_flags_build_the_config(tmp_path: Path) -> None:
     assert (config.duplicate_rate, config.late_rate, config.clock_skew_rate) == (0.02, 0.0, 0.01)
     assert (config.anonymous_rate, config.unresolved_rate) == (0.5, 0.001)
     assert (config.segment_schema, config.stripe_schema) == ("seg", "bill")
+    assert config.group_call_rate == 1.0 and config.generation_key()["group_call_rate"] == 1.0
     assert config.resolved_manifest_path() == (tmp_path / "x.manifest.json").resolve()
     defaults = GeneratorConfig(target="duckdb")
     assert (defaults.accounts, defaults.days, defaults.seed, defaults.scale) == (120, 480, 42, 1.0)
@@ -565,6 +584,8 @@ def test_bad_options_and_unreachable_postgres_are_one_line_errors(
         GeneratorConfig(duplicate_rate=2.0)
     with pytest.raises(UserError):
         GeneratorConfig(accounts=3)
+    with pytest.raises(UserError, match="--group-call-rate"):
+        GeneratorConfig(group_call_rate=1.5)
     monkeypatch.setenv("PGHOST", "127.0.0.1")
     monkeypatch.setenv("PGPORT", "1")
     code = main(["generate", "--target", "postgres", "--manifest", str(tmp_path / "m.json")])

@@ -79,6 +79,7 @@ class GeneratorConfig:
     clock_skew_rate: float = 0.005
     anonymous_rate: float = 0.3
     unresolved_rate: float = 0.002
+    group_call_rate: float = 0.015  # share of sessions that start with a group call (1 = every session)
     segment_schema: str = "segment"
     stripe_schema: str = "stripe"
     duckdb_path: Path | None = None  # None: accountpulse.paths.duckdb_path() (ACCOUNTPULSE_DUCKDB_PATH)
@@ -107,6 +108,8 @@ class GeneratorConfig:
             value = getattr(self, name)
             if not 0 <= value <= MAX_RATE:
                 raise UserError(f"{flag} must be between 0 and {MAX_RATE}, got {value}")
+        if not 0 <= self.group_call_rate <= 1:
+            raise UserError(f"--group-call-rate must be between 0 and 1, got {self.group_call_rate}")
         for flag, name in (
             ("--segment-schema", self.segment_schema),
             ("--stripe-schema", self.stripe_schema),
@@ -147,7 +150,15 @@ class GeneratorConfig:
 
     def generation_key(self) -> dict[str, Any]:
         """The fields that decide the generated rows (not where they are loaded)."""
-        keep = ("accounts", "days", "seed", "scale", "end_date", *(n for n, _ in RATE_FLAGS.values()))
+        keep = (
+            "accounts",
+            "days",
+            "seed",
+            "scale",
+            "end_date",
+            "group_call_rate",
+            *(n for n, _ in RATE_FLAGS.values()),
+        )
         data = self.to_dict()
         return {name: data[name] for name in keep}
 
@@ -194,6 +205,13 @@ class GeneratorConfig:
         for flag, (name, help_text) in RATE_FLAGS.items():
             default = getattr(defaults, name)
             parser.add_argument(flag, dest=name, type=float, default=default, help=f"{help_text} ({default})")
+        parser.add_argument(
+            "--group-call-rate",
+            type=float,
+            default=defaults.group_call_rate,
+            help="share of sessions that start with a repeated group call; many apps call group() on "
+            f"every page load, i.e. 1 ({defaults.group_call_rate})",
+        )
         parser.add_argument("--segment-schema", default=defaults.segment_schema)
         parser.add_argument("--stripe-schema", default=defaults.stripe_schema)
         parser.add_argument(

@@ -33,7 +33,6 @@ WEEKDAY_ACTIVITY = np.array([1.05, 1.0, 1.0, 0.97, 0.85, 0.14, 0.09])  # Monday 
 LEVEL_WEIGHTS = np.array([1.0, 0.5, 0.3, 0.16, 0.1, 0.06, 0.04, 0.02])
 SETTINGS_RATE = 0.03
 REIDENTIFY_RATE = 0.01
-REGROUP_RATE = 0.015
 GENERAL_PAGE_SHARE = 0.3
 LIBRARIES = ("analytics.js", "analytics-node")
 
@@ -313,7 +312,7 @@ class SegmentModel:
             "cell": cell[i_cell],
             "special": np.zeros(len(i_cell), dtype=bool),
         }
-        g_cell = np.flatnonzero(ok & (rng.random(cells) < REGROUP_RATE))
+        g_cell = np.flatnonzero(ok & (rng.random(cells) < world.config.group_call_rate))
         g_t = session[g_cell] - MS_SECOND
         result["groups"] = {
             "anonymous_id": user[g_cell],
