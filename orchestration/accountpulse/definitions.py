@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
+from dagster_dbt import DbtProject
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from accountpulse.alerts import ALERTS_MODEL, AlertsRelation, deliver
@@ -123,7 +124,7 @@ def as_of_schedule(job: Any, name: str, cron: str) -> dg.ScheduleDefinition:
 
 
 def history_audit_check_keys(
-    manifest: Mapping[str, Any], translator: AccountpulseTranslator, project: Any
+    manifest: Mapping[str, Any], translator: AccountpulseTranslator, project: DbtProject
 ) -> list[dg.AssetCheckKey]:
     """The checks of dbt tests tagged history_audit (the whole-table unique tests of the event tables)."""
     keys = (
@@ -173,8 +174,8 @@ def build_definitions(target: str | None = None, *, refresh_manifest: bool = Fal
         DAILY_JOB,
         selection=daily_selection(history_audit_check_keys(manifest, translator, project)),
         description=(
-            f"{BUILD_JOB} without the audits that read all raw history (dbt tag {HISTORY_AUDIT_TAG}): "
-            "the weekly full build runs those."
+            f"{BUILD_JOB} without what reads all raw history (dbt tag {HISTORY_AUDIT_TAG}: two audits "
+            "and the whole-table unique tests of the event tables): the weekly full build runs those."
         ),
     )
     return dg.Definitions(
