@@ -170,8 +170,8 @@ class SegmentLog:
 
 def build_batches() -> tuple[Rows, Rows]:
     log = SegmentLog(seed=7)
-    # --- first load: days 0-10 ---
-    for user, anonymous, identified_day in [
+    # users active on both loads: user, their device, the day they identified on it
+    users = [
         ("u1", "a1", 0),
         ("u2", "a2", 1),
         ("u3", "a3", 2),
@@ -180,7 +180,9 @@ def build_batches() -> tuple[Rows, Rows]:
         ("u6", "a6", 0),
         ("u10", "a12", 0),
         ("u11", "a13", 0),
-    ]:
+    ]
+    # --- first load: days 0-10 ---
+    for user, anonymous, identified_day in users:
         log.identify(day(identified_day), user, anonymous)
         log.activity(user, anonymous, 0, 10, identified_day)
     log.group(day(0), "u1", "acc1")
@@ -202,16 +204,7 @@ def build_batches() -> tuple[Rows, Rows]:
 
     # --- second load: received on days 11-12 ---
     late = day(12.5)
-    for user, anonymous in [
-        ("u1", "a1"),
-        ("u2", "a2"),
-        ("u3", "a3"),
-        ("u4", "a4"),
-        ("u5", "a5"),
-        ("u6", "a6"),
-        ("u10", "a12"),
-        ("u11", "a13"),
-    ]:
+    for user, anonymous, _ in users:
         log.activity(user, anonymous, 11, 12, identified_day=0)
         log.track(day(4.5), user, anonymous, received=late)  # late event
     log.group(day(5), "u1", "acc3", received=late)  # late group call moves u1's events from day 5
@@ -223,7 +216,7 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(3), "u8", "acc3", received=late)
     log.identify(day(1), "u5", "a10", received=late)  # the anonymous group call was u5's
     log.identify(day(EMPTIED_DAY - 1), "u9", "a11", received=late)  # a11 was u9's (no account) first
-    # group calls that repeat the membership in force move nothing (u2, u5, u6: the usual session
+    # group calls that repeat the membership in force move nothing (u2, u6, u11: the usual session
     # call; u2 also one before its first call, to the same account) ...
     log.group(day(11.5), "u2", "acc1")
     log.group(day(0.5), "u2", "acc1", received=late)
