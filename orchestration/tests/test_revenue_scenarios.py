@@ -1309,3 +1309,15 @@ def test_reporting_currency_without_a_rate_stops_the_build_naming_currency_and_d
     )
     assert result.returncode != 0
     assert "its 'eur' row valid from 2000-01-01 has rate_to_reporting 1.08, not 1" in result.stdout
+    # not a currency code at all
+    result = run_dbt(
+        ["run", "--select", "int_fx_rates_daily", "--vars", json.dumps({"reporting_currency": "euro"})],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "var reporting_currency must be a three-letter ISO 4217 code such as usd or eur, not 'euro'" in (
+        result.stdout
+    )

@@ -8,6 +8,13 @@
 
 {%- set reporting_currency = var('reporting_currency') | lower %}
 {%- set base_currency = var('fx_rates_base_currency') | lower %}
+{%- for name, code in [('reporting_currency', reporting_currency), ('fx_rates_base_currency', base_currency)] %}
+    {%- if not (code | length == 3 and code.isalpha()) %}
+        {{- exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be a three-letter ISO 4217 code such as usd or eur, not '" ~ code ~ "'"
+        ) }}
+    {%- endif %}
+{%- endfor %}
 
 with fx_rates as (
     select * from {{ ref('fx_rates') }}
