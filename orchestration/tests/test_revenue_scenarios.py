@@ -1249,11 +1249,16 @@ EUR_ACCOUNT_MONTHS = {
 }
 
 
+@pytest.fixture(scope="module")
+def eur_duckdb_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
+    return build_duckdb(tmp_path_factory.mktemp("revenue_eur"), dbt_vars={"reporting_currency": "eur"})
+
+
 @pytest.mark.slow
 def test_reporting_currency_eur_converts_through_cross_rates(
-    tmp_path: Path, duckdb_results: dict[str, list[tuple]]
+    eur_duckdb_results: dict[str, list[tuple]], duckdb_results: dict[str, list[tuple]]
 ) -> None:
-    eur = build_duckdb(tmp_path, dbt_vars={"reporting_currency": "eur"})
+    eur = eur_duckdb_results
     got = {(row[0], row[1]): row for row in eur["account_months"]}
     for key, (mrr, movement) in EUR_ACCOUNT_MONTHS.items():
         assert (got[key][2], got[key][5]) == (mrr, movement), key
@@ -1269,6 +1274,42 @@ def test_reporting_currency_eur_converts_through_cross_rates(
     for (account, month_start), usd_mrr in usd.items():
         rate = Decimal("1.08") if month_start.year == 2025 else Decimal("1.10")
         assert abs(got[(account, month_start)][2] - usd_mrr / rate) <= Decimal("0.01"), (account, month_start)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_reporting_currency_eur_postgres_matches_duckdb(
+    tmp_path: Path, pg_database: str, eur_duckdb_results: dict[str, list[tuple]]
+) -> None:
+    import psycopg2
+
+    write_postgres(pg_database, build_fixture())
+    run_dbt(
+        [
+            "build",
+            "--select",
+            *SELECT,
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF, "reporting_currency": "eur"}),
+        ],
+        target="postgres",
+        workdir=tmp_path,
+        pg_dbname=pg_database,
+    )
+    conn = psycopg2.connect(**pg_params(pg_database))
+
+    def fetch(sql: str) -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    try:
+        postgres = _results(fetch)
+    finally:
+        conn.close()
+    assert postgres == eur_duckdb_results
 
 
 @pytest.mark.slow
