@@ -710,9 +710,9 @@ MOVEMENT_COLUMNS = {
 }
 
 
-def expected_account_months() -> dict[tuple[str, date], dict]:
+def expected_account_months(movements: dict | None = None) -> dict[tuple[str, date], dict]:
     expected = {}
-    for account, (first, events) in EXPECTED_MOVEMENTS.items():
+    for account, (first, events) in (EXPECTED_MOVEMENTS if movements is None else movements).items():
         previous = Decimal("0")
         for month_start in months_between(first, AS_OF[:7]):
             mrr, movement, amount = events.get(
@@ -834,9 +834,11 @@ def _results(fetch) -> dict[str, list[tuple]]:
     }
 
 
-def build_duckdb(workdir: Path) -> dict[str, list[tuple]]:
+def build_duckdb(
+    workdir: Path, fixture: StripeFixture | None = None, dbt_vars: dict | None = None
+) -> dict[str, list[tuple]]:
     db = workdir / "revenue.duckdb"
-    write_duckdb(db, build_fixture())
+    write_duckdb(db, build_fixture() if fixture is None else fixture)
     run_dbt(
         [
             "build",
@@ -845,7 +847,7 @@ def build_duckdb(workdir: Path) -> dict[str, list[tuple]]:
             "--indirect-selection",
             "cautious",
             "--vars",
-            json.dumps({"as_of_date": AS_OF}),
+            json.dumps({"as_of_date": AS_OF, **(dbt_vars or {})}),
         ],
         target="duckdb",
         workdir=workdir,
@@ -991,3 +993,372 @@ def test_revenue_scenarios_postgres_match_duckdb(
         conn.close()
     check_results(postgres)
     assert postgres == duckdb_results
+
+
+# ------------------------------------------------------------------------------------------------
+# Negative recurring lines: prorations, reversals, re-bills, credit notes (one fixture of its own)
+# ------------------------------------------------------------------------------------------------
+
+
+def build_credit_fixture(partial_credit: bool = False) -> StripeFixture:
+    """Three $20-a-seat monthly subscriptions from 2025-11-01 whose December is credited."""
+    fx = StripeFixture()
+    fx.product("prod_team", "Team")
+    fx.product("prod_credit", "Credit note")
+    fx.price("price_team_20", "prod_team", 2_000)
+    fx.price("price_team_30", "prod_team", 3_000)
+    fx.price("price_credit", "prod_credit", 3_000, interval=None, interval_count=None)
+    for account in "nop":
+        fx.group(f"acct_{account}", f"Account {account.upper()}")
+        fx.customer(f"cus_{account}", json.dumps({"account_id": f"acct_{account}"}))
+    start = "2025-11-01 00:00:00"
+    periods = monthly_periods(start)
+    december = periods[1]
+
+    # N: 5 seats = 100 (Nov, new). On 2025-12-20 the December charge is reversed in full (-100, same
+    # item, price, period, quantity) and not billed again: a credit, a cash event. The subscription
+    # still runs at 5 seats, so MRR stays 100 (unchanged every month; a sum of the lines would read
+    # 100 - 100 = 0 at the end of December: churn, then reactivation in January).
+    fx.monthly_subscription("cus_n", "sub_n1", "si_n1", "price_team_20", 5, 2_000, start)
+    fx.invoice(
+        "cus_n",
+        "sub_n1",
+        ts("2025-12-20 10:00:00"),
+        [{"item": "si_n1", "price": "price_team_20", "quantity": 5, "amount": -10_000, "period": december}],
+    )
+    if partial_credit:
+        # a $30 credit on February's 5 seats: no rule says what it does to MRR -> the build stops
+        fx.invoice(
+            "cus_n",
+            "sub_n1",
+            ts("2026-02-12 10:00:00"),
+            [
+                {
+                    "item": "si_n1",
+                    "price": "price_team_20",
+                    "quantity": 5,
+                    "amount": -3_000,
+                    "period": periods[3],
+                }
+            ],
+        )
+    fx.versions("sub_n1", "cus_n", [{"at": periods[0][0], "status": "active", "period": periods[0]}])
+
+    # O: 5 seats = 100 (Nov, new). December is billed at 5, then corrected on 2025-12-03: the charge is
+    # reversed (-100) and re-billed at 8 seats (+160); 8 seats from January -> 160 (Dec, expansion 60).
+    for period in periods:
+        quantity = 5 if period[0] < december[1] else 8
+        fx.invoice(
+            "cus_o",
+            "sub_o1",
+            period[0],
+            [
+                {
+                    "item": "si_o1",
+                    "price": "price_team_20",
+                    "quantity": quantity,
+                    "amount": quantity * 2_000,
+                    "period": period,
+                }
+            ],
+        )
+    fx.invoice(
+        "cus_o",
+        "sub_o1",
+        ts("2025-12-03 10:00:00"),
+        [
+            {"item": "si_o1", "price": "price_team_20", "quantity": 5, "amount": -10_000, "period": december},
+            {"item": "si_o1", "price": "price_team_20", "quantity": 8, "amount": 16_000, "period": december},
+        ],
+    )
+    fx.item("si_o1", "sub_o1", "price_team_20", 8, periods[0][0])
+    fx.versions("sub_o1", "cus_o", [{"at": periods[0][0], "status": "active", "period": periods[0]}])
+
+    # P: 1 seat at $30 = 30 (Nov, new); a $30 credit note on 2025-12-10 (a negative one-time line) is
+    # a cash event: MRR stays 30.
+    fx.monthly_subscription("cus_p", "sub_p1", "si_p1", "price_team_30", 1, 3_000, start)
+    credit_at = ts("2025-12-10 10:00:00")
+    fx.invoice(
+        "cus_p",
+        "sub_p1",
+        credit_at,
+        [
+            {
+                "price": "price_credit",
+                "quantity": 1,
+                "amount": -3_000,
+                "period": (credit_at, credit_at),
+                "type": "invoiceitem",
+            }
+        ],
+    )
+    fx.versions("sub_p1", "cus_p", [{"at": periods[0][0], "status": "active", "period": periods[0]}])
+    return fx
+
+
+CREDIT_MOVEMENTS = {
+    "acct_n": ("2025-11", {"2025-11": ("100.00", "new", "100.00")}),
+    "acct_o": (
+        "2025-11",
+        {"2025-11": ("100.00", "new", "100.00"), "2025-12": ("160.00", "expansion", "60.00")},
+    ),
+    "acct_p": ("2025-11", {"2025-11": ("30.00", "new", "30.00")}),
+}
+CREDIT_CURRENT = {
+    # account: (current_mrr, licensed_seats, next_renewal_date, billing_currency, lifecycle_status,
+    #           first_paid_date)
+    "acct_n": (Decimal("100.00"), 5, date(2026, 5, 1), "usd", "paying", date(2025, 11, 1)),
+    "acct_o": (Decimal("160.00"), 8, date(2026, 5, 1), "usd", "paying", date(2025, 11, 1)),
+    "acct_p": (Decimal("30.00"), 1, date(2026, 5, 1), "usd", "paying", date(2025, 11, 1)),
+}
+
+
+def check_credit_results(results: dict[str, list[tuple]]) -> None:
+    expected = expected_account_months(CREDIT_MOVEMENTS)
+    got = {
+        (row[0], row[1]): dict(
+            zip(
+                ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values()],
+                row[2:],
+                strict=True,
+            )
+        )
+        for row in results["account_months"]
+    }
+    assert got == expected
+    summary = {row[0]: row[1:9] for row in results["summary"]}
+    # December: 100 + 100 + 30 = 230 at the start, O's re-bill +60 -> 290; nothing churns or comes back
+    assert summary[date(2025, 12, 1)] == (
+        Decimal("230.00"),
+        Decimal("0.00"),
+        Decimal("60.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+        Decimal("290.00"),
+        3,
+    )
+    assert {row[0]: row[1:] for row in results["current"]} == CREDIT_CURRENT
+
+
+@pytest.fixture(scope="module")
+def credit_duckdb_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
+    return build_duckdb(tmp_path_factory.mktemp("credit_duckdb"), build_credit_fixture())
+
+
+@pytest.mark.slow
+def test_reversed_and_rebilled_lines_give_the_subscription_mrr_duckdb(
+    credit_duckdb_results: dict[str, list[tuple]],
+) -> None:
+    check_credit_results(credit_duckdb_results)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_reversed_and_rebilled_lines_postgres_match_duckdb(
+    tmp_path: Path, pg_database: str, credit_duckdb_results: dict[str, list[tuple]]
+) -> None:
+    import psycopg2
+
+    write_postgres(pg_database, build_credit_fixture())
+    run_dbt(
+        [
+            "build",
+            "--select",
+            *SELECT,
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF}),
+        ],
+        target="postgres",
+        workdir=tmp_path,
+        pg_dbname=pg_database,
+    )
+    conn = psycopg2.connect(**pg_params(pg_database))
+
+    def fetch(sql: str) -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    try:
+        postgres = _results(fetch)
+    finally:
+        conn.close()
+    check_credit_results(postgres)
+    assert postgres == credit_duckdb_results
+
+
+@pytest.mark.slow
+def test_a_partial_credit_line_stops_the_build_naming_it(tmp_path: Path) -> None:
+    db = tmp_path / "revenue.duckdb"
+    write_duckdb(db, build_credit_fixture(partial_credit=True))
+    result = run_dbt(
+        [
+            "build",
+            "--select",
+            *SELECT,
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF}),
+        ],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Failure in test assert_no_unclassified_negative_recurring_lines" in result.stdout
+    assert "Got 1 result" in result.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        # the test's rows name the line; nothing downstream of the lines was built
+        compiled = next(
+            (tmp_path / "target" / "compiled").rglob("assert_no_unclassified_negative_recurring_lines.sql")
+        )
+        named = con.execute(compiled.read_text()).fetchall()
+        assert [(row[2], row[6]) for row in named] == [("sub_n1", Decimal("-30.00"))]
+        built = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema in ('intermediate', 'marts')"
+            ).fetchall()
+        }
+    assert "int_subscription_items_mrr_daily" not in built and "fct_account_mrr_monthly" not in built
+
+
+# ------------------------------------------------------------------------------------------------
+# Reporting currency: cross rates through seeds/fx_rates.csv (quoted in usd)
+# ------------------------------------------------------------------------------------------------
+
+# The main fixture reported in eur. Seed: eur 1.08 usd until 2025-12-31, 1.10 from 2026-01-01; jpy
+# 0.0067 then 0.0065 usd. Month-end MRR in eur = MRR in usd / the eur rate of that day:
+EUR_ACCOUNT_MONTHS = {
+    # D, $600: 600 / 1.08 = 555.555… -> 555.56; 600 / 1.10 = 545.4545… -> 545.45 (an FX contraction)
+    ("acct_d", date(2025, 12, 1)): (Decimal("555.56"), "unchanged"),
+    ("acct_d", date(2026, 1, 1)): (Decimal("545.45"), "contraction"),
+    # E, EUR 90: 90 × 1.08 / 1.08 = 90 and 90 × 1.10 / 1.10 = 90; in usd January is an FX expansion,
+    # in its own currency nothing moved
+    ("acct_e", date(2025, 12, 1)): (Decimal("90.00"), "unchanged"),
+    ("acct_e", date(2026, 1, 1)): (Decimal("90.00"), "unchanged"),
+    # F, JPY 12,000: 12000 × 0.0067 / 1.08 = 74.444… -> 74.44; 12000 × 0.0065 / 1.10 = 70.909… -> 70.91
+    ("acct_f", date(2025, 12, 1)): (Decimal("74.44"), "unchanged"),
+    ("acct_f", date(2026, 1, 1)): (Decimal("70.91"), "contraction"),
+}
+
+
+@pytest.fixture(scope="module")
+def eur_duckdb_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple]]:
+    return build_duckdb(tmp_path_factory.mktemp("revenue_eur"), dbt_vars={"reporting_currency": "eur"})
+
+
+@pytest.mark.slow
+def test_reporting_currency_eur_converts_through_cross_rates(
+    eur_duckdb_results: dict[str, list[tuple]], duckdb_results: dict[str, list[tuple]]
+) -> None:
+    eur = eur_duckdb_results
+    got = {(row[0], row[1]): row for row in eur["account_months"]}
+    for key, (mrr, movement) in EUR_ACCOUNT_MONTHS.items():
+        assert (got[key][2], got[key][5]) == (mrr, movement), key
+    current = {row[0]: row[1] for row in eur["current"]}
+    assert (current["acct_d"], current["acct_e"], current["acct_f"]) == (
+        Decimal("545.45"),
+        Decimal("90.00"),
+        Decimal("70.91"),
+    )
+    # every account-month: the usd MRR (rounded to cents) over the eur rate of its month end, to the cent
+    usd = {(row[0], row[1]): row[2] for row in duckdb_results["account_months"]}
+    assert sorted(got) == sorted(usd)
+    for (account, month_start), usd_mrr in usd.items():
+        rate = Decimal("1.08") if month_start.year == 2025 else Decimal("1.10")
+        assert abs(got[(account, month_start)][2] - usd_mrr / rate) <= Decimal("0.01"), (account, month_start)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_reporting_currency_eur_postgres_matches_duckdb(
+    tmp_path: Path, pg_database: str, eur_duckdb_results: dict[str, list[tuple]]
+) -> None:
+    import psycopg2
+
+    write_postgres(pg_database, build_fixture())
+    run_dbt(
+        [
+            "build",
+            "--select",
+            *SELECT,
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF, "reporting_currency": "eur"}),
+        ],
+        target="postgres",
+        workdir=tmp_path,
+        pg_dbname=pg_database,
+    )
+    conn = psycopg2.connect(**pg_params(pg_database))
+
+    def fetch(sql: str) -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    try:
+        postgres = _results(fetch)
+    finally:
+        conn.close()
+    assert postgres == eur_duckdb_results
+
+
+@pytest.mark.slow
+def test_reporting_currency_without_a_rate_stops_the_build_naming_currency_and_day(tmp_path: Path) -> None:
+    db = tmp_path / "revenue.duckdb"
+    write_duckdb(db, build_fixture())
+    result = run_dbt(
+        [
+            "build",
+            "--select",
+            *SELECT,
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF, "reporting_currency": "chf"}),
+        ],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+        check=False,
+    )
+    assert result.returncode != 0
+    # the first billing day of the fixture is D's first period start, 2025-01-05
+    assert "no rate for the reporting currency 'chf' (var reporting_currency) on 2025-01-05" in result.stdout
+    # a seed said to be quoted in eur whose eur rows are not 1: the base var is wrong, the build stops
+    result = run_dbt(
+        [
+            "run",
+            "--select",
+            "int_fx_rates_daily",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF, "fx_rates_base_currency": "eur", "reporting_currency": "eur"}),
+        ],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "its 'eur' row valid from 2000-01-01 has rate_to_reporting 1.08, not 1" in result.stdout
+    # not a currency code at all
+    result = run_dbt(
+        ["run", "--select", "int_fx_rates_daily", "--vars", json.dumps({"reporting_currency": "euro"})],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "var reporting_currency must be a three-letter ISO 4217 code such as usd or eur, not 'euro'" in (
+        result.stdout
+    )
