@@ -278,8 +278,9 @@ YEAR_2 = timedelta(days=730)  # a device clock two years ahead
 
 
 def device_clock_cases(raw: _Rows, day: date, received_day: date) -> int:
-    """Tracks of `day` with device clocks far off, all received on `received_day` (the offline ones
-    are sent then, right before receipt). Returns the number of tracks kept; the set-aside ones are
+    """Tracks of `day` with device clocks far off. The offline ones and those no correction makes
+    plausible are received on `received_day` (the offline ones sent right before); a clock ahead that
+    sent at once is received on `day`. Returns the number of tracks kept; the set-aside ones are
     added to the expected audit, and so are pages whose loader timestamp is decades off."""
     ev = raw.expected.audit
     sent = _at(received_day, 16)
