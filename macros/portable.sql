@@ -1,29 +1,70 @@
 {#- Small portable helpers; dispatch only where adapters really differ. -#}
 
 {#- Segment's corrected event time: received_at - (sent_at - original_timestamp).
-    Falls back to the loader's timestamp when a part is missing, then to received_at. -#}
+    Falls back to the loader's timestamp when a part is missing, then to received_at.
+    The clock offset (sent_at - original_timestamp) is a 64-bit count of milliseconds and is added
+    with 64-bit or native arithmetic (add_milliseconds), never through a 32-bit interval factor.
+    It is bounded to max_clock_offset_millis() either way: an offset that large already puts the
+    event more than a day after receipt or more than max_event_delay_days before it, so the bound
+    changes no rejection reason, and the result stays inside every engine's timestamp range
+    (a device clock at 0001-01-01 or 9999-12-31 gives a rejected row, not an error). -#}
 {% macro segment_event_time(received_at, sent_at, original_timestamp, loader_timestamp) -%}
+    {%- set bound = accountpulse.max_clock_offset_millis() -%}
+    {%- set offset = accountpulse.millis_between(original_timestamp, sent_at) -%}
     coalesce(
         case
             when {{ sent_at }} is not null and {{ original_timestamp }} is not null
-                then {{ dbt.dateadd('millisecond', '-1 * ' ~ accountpulse.millis_between(original_timestamp, sent_at), received_at) }}
+                then {{ accountpulse.add_milliseconds(
+                    received_at, '-1 * least(greatest(' ~ offset ~ ', -' ~ bound ~ '), ' ~ bound ~ ')'
+                ) }}
         end,
         {{ loader_timestamp }},
         {{ received_at }}
     )
 {%- endmacro %}
 
-{#- whole milliseconds from start to end -#}
+{#- The largest clock offset worth applying, in milliseconds: one day more than the larger of the two
+    plausibility limits (an event may be at most a day after its receipt and at most
+    max_event_delay_days before it), so every bounded offset still fails the same rule. -#}
+{% macro max_clock_offset_millis() -%}
+    {%- set limit_days = [var('max_event_delay_days') | int, 1] | max + 1 -%}
+    cast({{ limit_days * 86400000 }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{#- whole milliseconds from start to end, as a 64-bit integer -#}
 {% macro millis_between(start, end) -%}
     {{ return(adapter.dispatch('millis_between', 'accountpulse')(start, end)) }}
 {%- endmacro %}
 
 {% macro default__millis_between(start, end) -%}
-    {{ dbt.datediff(start, end, 'millisecond') }}
+    cast({{ dbt.datediff(start, end, 'millisecond') }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{% macro duckdb__millis_between(start, end) -%}
+    (epoch_ms(cast({{ end }} as timestamp)) - epoch_ms(cast({{ start }} as timestamp)))
 {%- endmacro %}
 
 {% macro postgres__millis_between(start, end) -%}
     cast(round(extract(epoch from ({{ end }} - {{ start }})) * 1000) as bigint)
+{%- endmacro %}
+
+{#- A timestamp plus a (64-bit) number of milliseconds. Not dbt.dateadd on DuckDB: dbt-duckdb
+    multiplies `interval 1 millisecond` by the count, and DuckDB's interval x BIGINT multiplication
+    casts the factor to INT32 (an error beyond 2^31 ms, about 24.8 days). -#}
+{% macro add_milliseconds(timestamp, millis) -%}
+    {{ return(adapter.dispatch('add_milliseconds', 'accountpulse')(timestamp, millis)) }}
+{%- endmacro %}
+
+{% macro default__add_milliseconds(timestamp, millis) -%}
+    {{ dbt.dateadd('millisecond', millis, timestamp) }}
+{%- endmacro %}
+
+{% macro duckdb__add_milliseconds(timestamp, millis) -%}
+    make_timestamp(epoch_us(cast({{ timestamp }} as timestamp)) + cast({{ millis }} as bigint) * 1000)
+{%- endmacro %}
+
+{% macro postgres__add_milliseconds(timestamp, millis) -%}
+    ({{ timestamp }} + cast({{ millis }} as bigint) * interval '1 millisecond')
 {%- endmacro %}
 
 {#- minor currency units (cents) to decimal units; zero-decimal currencies (jpy, krw, …) unchanged -#}

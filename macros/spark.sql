@@ -11,7 +11,12 @@
     timestampadd({{ datepart | upper }}, cast({{ interval }} as bigint), cast({{ from_date_or_timestamp }} as timestamp))
 {%- endmacro %}
 
-{#- whole milliseconds from start to end -#}
+{#- whole milliseconds from start to end (a BIGINT) -#}
 {% macro spark__millis_between(start, end) -%}
     timestampdiff(MILLISECOND, {{ start }}, {{ end }})
+{%- endmacro %}
+
+{#- a timestamp plus a (64-bit) number of milliseconds: timestampadd takes a BIGINT count -#}
+{% macro spark__add_milliseconds(timestamp, millis) -%}
+    timestampadd(MILLISECOND, cast({{ millis }} as bigint), cast({{ timestamp }} as timestamp))
 {%- endmacro %}

@@ -271,6 +271,72 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute)
 
 
+# Clock offsets (sent_at - original_timestamp) of any size: corrected when sent_at shares the device's
+# clock, set aside with the documented reason when the corrected time is implausible (never an error).
+OFFLINE_DAYS = 30  # an offline mobile app: the event waits 30 days on the device before it is sent
+YEAR_2 = timedelta(days=730)  # a device clock two years ahead
+
+
+def device_clock_cases(raw: _Rows, day: date, received_day: date) -> int:
+    """Tracks of `day` with device clocks far off. The offline ones and those no correction makes
+    plausible are received on `received_day` (the offline ones sent right before); a clock ahead that
+    sent at once is received on `day`. Returns the number of tracks kept; the set-aside ones are
+    added to the expected audit, and so are pages whose loader timestamp is decades off."""
+    ev = raw.expected.audit
+    sent = _at(received_day, 16)
+    kept = 0
+    # offline for OFFLINE_DAYS (a correct clock, or one two years ahead): the event counts on `day`
+    for number, clock in enumerate((timedelta(0), YEAR_2)):
+        real = _at(day, 16, number)
+        raw.track(
+            real,
+            "report_viewed",
+            user_id="u_ob_1",
+            original_timestamp=real + clock,
+            sent_at=real + clock + (sent - _at(day, 16)),
+            received_at=real + (sent - _at(day, 16)) + timedelta(seconds=2),
+            counts_for="acc_obrien",
+        )
+        kept += 1
+    # a clock two years ahead, sent_at equally ahead, sent at once: corrected
+    real = _at(day, 16, 5)
+    raw.track(
+        real,
+        "report_viewed",
+        user_id="u_q_1",
+        original_timestamp=real + YEAR_2,
+        sent_at=real + YEAR_2 + timedelta(seconds=1),
+        counts_for="acc_quote",
+    )
+    kept += 1
+    # offsets no correction can make plausible; the last two reach the ends of the timestamp range
+    for device_at, sent_at, reason in (
+        (sent + YEAR_2, sent, "event_time_after_receipt"),  # a clock two years ahead, sent_at right
+        (datetime(1970, 1, 1), sent, "event_time_implausibly_old"),  # a clock reset to the epoch
+        (datetime(2099, 1, 1), sent, "event_time_after_receipt"),
+        (sent, datetime(9999, 12, 31, 23, 59, 59), "event_time_implausibly_old"),
+        (sent, datetime(1, 1, 1), "event_time_after_receipt"),
+    ):
+        raw.track(
+            sent,
+            "report_viewed",
+            user_id="u_ob_1",
+            original_timestamp=device_at,
+            sent_at=sent_at,
+            received_at=sent + timedelta(seconds=2),
+        )
+        ev[("segment.tracks", "rejected", reason)] += 1
+    # pages carry the loader's timestamp only: decades off, set aside
+    for stamp, reason in (
+        (datetime(1970, 1, 1), "event_time_implausibly_old"),
+        (datetime(2099, 1, 1), "event_time_after_receipt"),
+    ):
+        raw.page(sent, user_id="u_ob_1")
+        raw.rows["pages"][-1]["timestamp"] = stamp
+        ev[("segment.pages", "rejected", reason)] += 1
+    return kept
+
+
 def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
     raw = _Rows()
     days = [START + timedelta(days=offset) for offset in range((AS_OF - START).days + 1)]
@@ -337,6 +403,7 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
             sent_at=None,
         )
         ev[("segment.tracks", "rejected", reason)] += 1
+    good_tracks += device_clock_cases(raw, mid, AS_OF)
     # null, empty and blank event names
     for name in (None, "", "   "):
         raw.track(_at(mid, 15), name, user_id="u_ob_1")

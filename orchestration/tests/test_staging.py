@@ -64,9 +64,11 @@ def _raw_rows() -> dict[str, list[tuple]]:
     }
 
 
-def _write_raw(path: Path, drop: tuple[str, str] | None = None) -> None:
+def _write_raw(
+    path: Path, drop: tuple[str, str] | None = None, rows: dict[str, list[tuple]] | None = None
+) -> None:
     con = duckdb.connect(str(path))
-    rows = _raw_rows()
+    rows = _raw_rows() if rows is None else rows
     for raw in RAW_TABLES:
         con.execute(f'create schema if not exists "{raw.schema_key}"')
         con.execute(create_table_sql(raw))
@@ -77,6 +79,23 @@ def _write_raw(path: Path, drop: tuple[str, str] | None = None) -> None:
         if drop and drop[0] == raw.name:
             con.execute(f'alter table "{raw.schema_key}"."{raw.name}" drop column "{drop[1]}"')
     con.close()
+
+
+def _write_raw_postgres(dbname: str, rows: dict[str, list[tuple]]) -> None:
+    import psycopg2
+    from conftest import pg_params
+
+    conn = psycopg2.connect(**pg_params(dbname))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for raw in RAW_TABLES:
+            cur.execute(f'create schema if not exists "{raw.schema_key}"')
+            cur.execute(create_table_sql(raw))
+            data = rows.get(raw.name, [])
+            if data:
+                marks = ", ".join("%s" for _ in raw.columns)
+                cur.executemany(f'insert into "{raw.schema_key}"."{raw.name}" values ({marks})', data)
+    conn.close()
 
 
 def _audit(path: Path) -> dict[tuple[str, str, str | None], int]:
@@ -177,18 +196,7 @@ def test_staging_on_postgres(tmp_path: Path, pg_database: str) -> None:
     import psycopg2
     from conftest import pg_params
 
-    conn = psycopg2.connect(**pg_params(pg_database))
-    conn.autocommit = True
-    rows = _raw_rows()
-    with conn.cursor() as cur:
-        for raw in RAW_TABLES:
-            cur.execute(f'create schema if not exists "{raw.schema_key}"')
-            cur.execute(create_table_sql(raw))
-            data = rows.get(raw.name, [])
-            if data:
-                marks = ", ".join("%s" for _ in raw.columns)
-                cur.executemany(f'insert into "{raw.schema_key}"."{raw.name}" values ({marks})', data)
-        conn.close()
+    _write_raw_postgres(pg_database, _raw_rows())
     run_dbt(
         [
             "build",
@@ -225,3 +233,119 @@ def test_staging_on_postgres(tmp_path: Path, pg_database: str) -> None:
         pg_audit = {(t, d, r): c for t, d, r, c in cur.fetchall()}
     conn.close()
     assert pg_audit == _audit(duck)
+
+
+# Device clock offsets (sent_at - original_timestamp) of any size, all received at T0. Columns:
+# id, original_timestamp, sent_at -> the corrected event time, or the reason the row is set aside.
+# Corrected time = received_at - (sent_at - original_timestamp), in whole milliseconds.
+CLOCKS = [
+    # offline 30 days (sent 30 d 00:59:57.750 after the event): counts on its real day, ms exact
+    ("offline_30d", "2026-01-31 09:00:00.250", "2026-03-02 09:59:58", "2026-01-31 09:00:02.250"),
+    # the same with a clock two years (730 days) ahead
+    (
+        "offline_30d_clock_2y_ahead",
+        "2028-01-31 09:00:00.250",
+        "2028-03-01 09:59:58",
+        "2026-01-31 09:00:02.250",
+    ),
+    # a clock two years ahead, sent_at equally ahead, sent at once
+    ("clock_2y_ahead", "2028-03-01 09:59:00", "2028-03-01 09:59:30", "2026-03-02 09:59:30"),
+    # the plausibility limits, to the millisecond: 365 days before receipt, a day after it
+    ("365d_old", "2025-03-02 10:00:00", "2026-03-02 10:00:00", "2025-03-02 10:00:00"),
+    ("365d_old_plus_1ms", "2025-03-02 10:00:00", "2026-03-02 10:00:00.001", "event_time_implausibly_old"),
+    ("1d_ahead", "2026-03-03 10:00:00", "2026-03-02 10:00:00", "2026-03-03 10:00:00"),
+    ("1d_ahead_plus_1ms", "2026-03-03 10:00:00.001", "2026-03-02 10:00:00", "event_time_after_receipt"),
+    # clocks no correction makes plausible (sent_at from a clock that was right, or far off)
+    ("clock_2y_ahead_sent_right", "2028-03-01 10:00:00", "2026-03-02 09:59:59", "event_time_after_receipt"),
+    ("clock_reset_to_epoch", "1970-01-01 00:00:00", "2026-03-02 09:59:59", "event_time_implausibly_old"),
+    ("clock_in_2099", "2099-01-01 00:00:00", "2026-03-02 09:59:59", "event_time_after_receipt"),
+    ("sent_at_9999", "2026-03-02 09:59:00", "9999-12-31 23:59:59", "event_time_implausibly_old"),
+    ("sent_at_0001", "2026-03-02 09:59:00", "0001-01-01 00:00:00", "event_time_after_receipt"),
+]
+
+
+def _clock_rows() -> dict[str, list[tuple]]:
+    return {
+        "tracks": [
+            (
+                f"clock_{name}",
+                None,
+                "u1",
+                "report_viewed",
+                "Report Viewed",
+                T0,
+                device_at,
+                sent_at,
+                T0,
+                T0,
+                None,
+                "js",
+            )
+            for name, device_at, sent_at, _ in CLOCKS
+        ]
+    }
+
+
+@pytest.mark.parametrize("target", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_clock_offsets_of_any_size_are_corrected_or_set_aside(tmp_path: Path, request, target: str) -> None:
+    """Offsets beyond 2^31 ms (24.8 days) and up to the ends of the timestamp range: corrected to
+    the millisecond, or set aside with the documented reason and counted; never a failed build."""
+    select = [
+        "build",
+        "--select",
+        "+stg_segment__tracks",
+        "+mon_source_row_audit",
+        "--indirect-selection",
+        "cautious",
+    ]
+    sql = "select event_id, event_at, rejection_reason from staging.base_segment__tracks"
+    if target == "duckdb":
+        db = tmp_path / "raw.duckdb"
+        _write_raw(db, rows=_clock_rows())
+        run_dbt(select, target="duckdb", workdir=tmp_path, duckdb_path=db)
+        audit = _audit(db)
+        con = duckdb.connect(str(db), read_only=True)
+        got = con.execute(sql).fetchall()
+        kept = {
+            event_id
+            for (event_id,) in con.execute("select event_id from staging.stg_segment__tracks").fetchall()
+        }
+        con.close()
+    else:
+        import psycopg2
+        from conftest import pg_params
+
+        dbname = request.getfixturevalue("pg_database")
+        _write_raw_postgres(dbname, _clock_rows())
+        run_dbt(select, target="postgres", workdir=tmp_path, pg_dbname=dbname)
+        conn = psycopg2.connect(**pg_params(dbname))
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            got = cur.fetchall()
+            cur.execute(
+                "select source_table, disposition, reason, row_count from monitoring.mon_source_row_audit"
+            )
+            audit = {
+                (table, disposition, reason): count for table, disposition, reason, count in cur.fetchall()
+            }
+            cur.execute("select event_id from staging.stg_segment__tracks")
+            kept = {event_id for (event_id,) in cur.fetchall()}
+        conn.close()
+    outcome = {
+        event_id.removeprefix("clock_"): reason or event_at.isoformat(sep=" ", timespec="milliseconds")
+        for event_id, event_at, reason in got
+    }
+    want = {
+        name: expected if expected.startswith("event_time") else f"{expected}.000"[:23]
+        for name, _, _, expected in CLOCKS
+    }
+    assert outcome == want
+    assert kept == {
+        f"clock_{name}" for name, want_value in want.items() if not want_value.startswith("event_time")
+    }
+    tracks = {key[1:]: count for key, count in audit.items() if key[0] == "segment.tracks"}
+    assert tracks == {
+        ("kept", None): 5,
+        ("rejected", "event_time_implausibly_old"): 3,
+        ("rejected", "event_time_after_receipt"): 4,
+    }
