@@ -111,9 +111,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- An id or key as text: null when null, empty or only whitespace (a missing id is never an id). -#}
+{#- An id or key as text, trimmed: null when null, empty or only whitespace (spaces, tabs, line breaks):
+    a missing id is never an id. -#}
 {% macro key_value(column) -%}
-    cast(nullif(trim({{ column }}), '') as {{ dbt.type_string() }})
+    cast(
+        case when trim(translate({{ column }}, chr(9) || chr(10) || chr(13), '   ')) <> '' then trim({{ column }}) end
+        as {{ dbt.type_string() }}
+    )
 {%- endmacro %}
 
 {#- Decimal value of a text holding a plain decimal number (-12, 0.5, 12.50); null for anything else. -#}

@@ -316,3 +316,38 @@ def test_incompatible_raw_column_types_stop_on_postgres_with_its_type_names(
         if raw.name in INCOMPATIBLE_TYPES and not _type_message(result.stdout, raw)
     ]
     assert missing == [], result.stdout[-4000:]
+
+
+def test_blank_message_ids_are_missing_ids_never_one_id(tmp_path: Path) -> None:
+    """Tracks whose id is empty or only whitespace are set aside as missing_id like a null id: before,
+    the two '' rows were merged as one message (one kept, one "duplicate") and the '   ' row kept."""
+    db = tmp_path / "raw.duckdb"
+    _write_raw(db)
+    ts = T0
+    blank = [
+        (event_id, None, "u9", "report_viewed", "Report Viewed", ts, ts, ts, ts, ts, None, "js")
+        for event_id in ("", "", "   ", "\t")
+    ]
+    with duckdb.connect(str(db)) as con:
+        con.executemany(f"insert into segment.tracks values ({', '.join('?' for _ in blank[0])})", blank)
+    run_dbt(
+        [
+            "build",
+            "--select",
+            "+mon_source_row_audit",
+            "stg_segment__tracks",
+            "--indirect-selection",
+            "cautious",
+        ],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+    )
+    audit = _audit(db)
+    assert audit[("segment.tracks", "rejected", "missing_id")] == 1 + 4  # the null id of _raw_rows, and these
+    assert audit[("segment.tracks", "kept", None)] == 2
+    assert audit[("segment.tracks", "duplicate", "duplicate_delivery")] == 1  # t1 only
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from staging.stg_segment__tracks where user_id = 'u9'"
+        ).fetchone() == (0,)
