@@ -452,7 +452,96 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
         {"id": "si_negative", "subscription_id": "sub_cus_ob_a", "price_id": "price_team_50", "quantity": -2}
     )
     ev[("stripe.subscription_item", "rejected", "negative_quantity")] += 1
+    _missing_keys_and_uncastable_values(raw)
     return dict(raw.rows), raw.expected
+
+
+# Columns the bad input's loader lands as text (type drift; `write_*(..., drifted=True)`): a numeric
+# and a timestamp column of every raw table that has one, and a boolean. Every row holds castable text
+# (ISO times, digits, true/false) except one row per column (UNCASTABLE), set aside as invalid_<column>.
+DRIFTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "tracks": ("received_at",),
+    "pages": ("timestamp",),
+    "identifies": ("received_at",),
+    "groups": ("created_at",),
+    "customer": ("created", "is_deleted"),
+    "subscription_history": ("current_period_end",),
+    "subscription_item": ("quantity", "created"),
+    "price": ("unit_amount",),
+    "product": (),
+    "coupon": ("amount_off", "percent_off"),
+    "discount": ("start",),
+    "invoice": ("total", "created"),
+    "invoice_line_item": ("amount", "quantity", "period_start"),
+}
+# a day that does not exist (looks like ISO: only a real cast finds out), a thousands separator, words
+UNCASTABLE = {
+    "timestamp": "2026-02-30T10:00:00",
+    "bigint": "1,200",
+    "double precision": "ten",
+    "boolean": "maybe",
+}
+# null, empty (twice: merged as one message before ids were checked for blanks) and whitespace
+BLANK_KEYS = (None, "", "", "   ")
+# a blank foreign key that staging already sets aside when it is null: (table, column, reason)
+BLANK_FOREIGN_KEYS = (
+    ("groups", "group_id", "missing_group_id"),
+    ("subscription_history", "customer_id", "missing_customer_id"),
+    ("discount", "coupon_id", "missing_coupon_id"),
+)
+
+
+def _missing_keys_and_uncastable_values(raw: _Rows) -> None:
+    """In every raw table: rows whose id is null, empty or blank (set aside as missing_id, never merged),
+    a blank foreign key where one is required, and one uncastable value per drifted column. Each is a
+    copy of a usable row of the table, so it would be kept if the key or value were read as valid;
+    invoice lines are one-off lines (no subscription), so none of them is recurring revenue."""
+    templates = {name: dict(rows[0]) for name, rows in raw.rows.items() if rows}
+    templates["invoice_line_item"].update(subscription_id=None, subscription_item_id=None, type="invoiceitem")
+    templates["coupon"] = {
+        "id": "co_template",
+        "amount_off": 500,
+        "percent_off": 10.0,
+        "currency": "usd",
+        "duration": "once",
+        "duration_in_months": None,
+    }
+    templates["discount"] = {
+        "id": "di_template",
+        "type": "subscription",
+        "type_id": "sub_cus_ob_a",
+        "coupon_id": "co_template",
+        "customer_id": "cus_ob_a",
+        "subscription_id": "sub_cus_ob_a",
+        "invoice_id": None,
+        "start": datetime(2026, 1, 10, 9, 0),
+        "end": None,
+    }
+    for table in RAW_TABLES:
+        source = f"{table.schema_key}.{table.name}"
+        template = templates[table.name]
+        for key in BLANK_KEYS:
+            raw.rows[table.name].append({**template, "id": key})
+            raw.expected.audit[(source, "rejected", "missing_id")] += 1
+        types = {column.name: column.sql_type for column in table.columns}
+        for column in DRIFTED_COLUMNS[table.name]:
+            row = {**template, "id": raw.next_id(f"bad_{column}"), column: UNCASTABLE[types[column]]}
+            raw.rows[table.name].append(row)
+            raw.expected.audit[(source, "rejected", f"invalid_{column}")] += 1
+    # the as-of month's recurring line of cus_ob_a delivered again with an amount that cannot be read and
+    # an earlier period (which ranked it first before usable deliveries were ranked first): the usable
+    # delivery is kept, MRR unchanged, the bad one counted (invalid_amount above)
+    lines = raw.rows["invoice_line_item"]
+    bad_amount = next(line for line in lines if str(line["id"]).startswith("bad_amount"))
+    recurring = max(
+        (line for line in lines if line["subscription_id"] == "sub_cus_ob_a"),
+        key=lambda line: line["period_start"],
+    )
+    bad_amount.update({**recurring, "amount": UNCASTABLE["bigint"], "period_start": datetime(2025, 12, 1)})
+    for name, column, reason in BLANK_FOREIGN_KEYS:
+        table = next(table for table in RAW_TABLES if table.name == name)
+        raw.rows[name].append({**templates[name], "id": raw.next_id(f"blank_{column}"), column: "   "})
+        raw.expected.audit[(f"{table.schema_key}.{name}", "rejected", reason)] += 1
 
 
 def revenue_line_in_unknown_currency() -> dict[str, Any]:
@@ -477,26 +566,55 @@ def revenue_line_in_unknown_currency() -> dict[str, Any]:
 # --- writers -------------------------------------------------------------------------------------
 
 
-def _columns(raw: RawTable, minimal: bool) -> list[tuple[str, str]]:
-    columns = [(column.name, column.sql_type) for column in raw.columns if column.required or not minimal]
+def _columns(raw: RawTable, minimal: bool, drifted: bool) -> list[tuple[str, str]]:
+    text = DRIFTED_COLUMNS[raw.name] if drifted else ()
+    columns = [
+        (column.name, "varchar" if column.name in text else column.sql_type)
+        for column in raw.columns
+        if column.required or not minimal
+    ]
     return columns + [(name, "varchar") for name in UNEXPECTED_COLUMNS]
 
 
-def _create_sql(raw: RawTable, minimal: bool) -> str:
-    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _columns(raw, minimal))
+def _create_sql(raw: RawTable, minimal: bool, drifted: bool) -> str:
+    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in _columns(raw, minimal, drifted))
     return f'create table "{raw.schema_key}"."{raw.name}" ({columns})'
 
 
-def _insert(raw: RawTable, rows: list[dict[str, Any]], minimal: bool, mark: str) -> tuple[str, list]:
-    names = [name for name, _ in _columns(raw, minimal)]
+def _as_text(value: Any) -> str | None:
+    """A value as a loader that lands everything as text writes it (ISO 8601 times, true/false)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _insert(
+    raw: RawTable, rows: list[dict[str, Any]], minimal: bool, drifted: bool, mark: str
+) -> tuple[str, list]:
+    columns = _columns(raw, minimal, drifted)
+    names = [name for name, _ in columns]
     quoted = ", ".join(f'"{name}"' for name in names)
     sql = f'insert into "{raw.schema_key}"."{raw.name}" ({quoted}) values ({", ".join(mark for _ in names)})'
-    values = [tuple(row.get(name, UNEXPECTED_COLUMNS.get(name)) for name in names) for row in rows]
+    text = DRIFTED_COLUMNS[raw.name] if drifted else ()
+    values = [
+        tuple(
+            _as_text(row.get(name)) if name in text else row.get(name, UNEXPECTED_COLUMNS.get(name))
+            for name in names
+        )
+        for row in rows
+    ]
     return sql, values
 
 
-def write_duckdb(path: str, rows: dict[str, list[dict[str, Any]]], *, minimal: bool = False) -> None:
-    """(Re)create every raw table in the DuckDB file and load `rows` (may be empty)."""
+def write_duckdb(
+    path: str, rows: dict[str, list[dict[str, Any]]], *, minimal: bool = False, drifted: bool = False
+) -> None:
+    """(Re)create every raw table in the DuckDB file and load `rows` (may be empty); `drifted`: the
+    DRIFTED_COLUMNS are text columns."""
     import duckdb
 
     con = duckdb.connect(path)
@@ -504,15 +622,17 @@ def write_duckdb(path: str, rows: dict[str, list[dict[str, Any]]], *, minimal: b
         for raw in RAW_TABLES:
             con.execute(f'create schema if not exists "{raw.schema_key}"')
             con.execute(f'drop table if exists "{raw.schema_key}"."{raw.name}"')
-            con.execute(_create_sql(raw, minimal))
+            con.execute(_create_sql(raw, minimal, drifted))
             if rows.get(raw.name):
-                sql, values = _insert(raw, rows[raw.name], minimal, "?")
+                sql, values = _insert(raw, rows[raw.name], minimal, drifted, "?")
                 con.executemany(sql, values)
     finally:
         con.close()
 
 
-def write_postgres(connect: Any, rows: dict[str, list[dict[str, Any]]], *, minimal: bool = False) -> None:
+def write_postgres(
+    connect: Any, rows: dict[str, list[dict[str, Any]]], *, minimal: bool = False, drifted: bool = False
+) -> None:
     """The same on PostgreSQL; `connect()` returns a psycopg2 connection."""
     conn = connect()
     conn.autocommit = True
@@ -521,9 +641,9 @@ def write_postgres(connect: Any, rows: dict[str, list[dict[str, Any]]], *, minim
             for raw in RAW_TABLES:
                 cur.execute(f'create schema if not exists "{raw.schema_key}"')
                 cur.execute(f'drop table if exists "{raw.schema_key}"."{raw.name}" cascade')
-                cur.execute(_create_sql(raw, minimal))
+                cur.execute(_create_sql(raw, minimal, drifted))
                 if rows.get(raw.name):
-                    sql, values = _insert(raw, rows[raw.name], minimal, "%s")
+                    sql, values = _insert(raw, rows[raw.name], minimal, drifted, "%s")
                     cur.executemany(sql, values)
     finally:
         conn.close()

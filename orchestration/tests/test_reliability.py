@@ -34,6 +34,8 @@ import pytest
 from conftest import pg_params, require_postgres
 from reliability import (
     AS_OF,
+    BLANK_KEYS,
+    DRIFTED_COLUMNS,
     EMAIL_USER,
     INJECTION,
     NO_UNIT_TESTS,
@@ -52,6 +54,7 @@ from reliability import (
 )
 
 from accountpulse.paths import PROJECT_DIR
+from accountpulse.raw_schema import RAW_TABLES, RawTable
 
 REPORTING_ROLE = "accountpulse_reporting"
 WEBHOOK_SECRET = "/services/TREL/BREL/rel-w3bh00k-s3cret"
@@ -135,9 +138,10 @@ def duck(tmp_path_factory: pytest.TempPathFactory) -> DuckBuild:
     empty_counts["as_of_date is null"] = query(
         "select count(*) from intermediate.util_as_of_date where as_of_date is null"
     )[0][0]
-    # then the loader lands the bad input (full layout, and columns accountpulse does not know)
+    # then the loader lands the bad input (full layout, columns accountpulse does not know, and some
+    # numeric, timestamp and boolean columns landed as text: reliability.DRIFTED_COLUMNS)
     raw, expected = bad_input_rows()
-    write_duckdb(str(path), raw)
+    write_duckdb(str(path), raw, drifted=True)
     started = time.monotonic()
     build = dbt(["build", *NO_UNIT_TESTS], workdir, env)
     seconds["bad input build"] = time.monotonic() - started
@@ -218,6 +222,45 @@ def test_rows_set_aside_are_counted_and_nothing_is_lost(duck: DuckBuild) -> None
     # the anonymous device that never identified: kept, unresolved, counted
     assert query("select sum(events) from monitoring.mon_unresolved_events") == [(3,)]
     assert query("select sum(events) from monitoring.mon_incremental_event_gaps") == [(0,)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", RAW_TABLES, ids=lambda table: f"{table.schema_key}.{table.name}")
+def test_each_raw_table_sets_aside_missing_keys_and_uncastable_values(
+    duck: DuckBuild, table: RawTable
+) -> None:
+    """Per raw table: ids that are null, empty or only whitespace are missing ids (never one id merged
+    as duplicates); a numeric / timestamp / boolean column landed as text is read through a safe cast
+    (the table's other rows are kept with their values: the mart tests above hold the numbers), and a
+    value that cannot be cast sets its row aside as invalid_<column>, counted."""
+    ok(duck.build)
+    query = Duck(duck.path)
+    source = f"{table.schema_key}.{table.name}"
+    audit = {
+        (disposition, reason): count
+        for disposition, reason, count in query(
+            "select disposition, reason, row_count from monitoring.mon_source_row_audit "
+            f"where source_table = '{source}'"
+        )
+    }
+    assert audit[("rejected", "missing_id")] == len(BLANK_KEYS)
+    for column in DRIFTED_COLUMNS[table.name]:
+        assert audit[("rejected", f"invalid_{column}")] == 1, column
+    # no blank id merged with another as its duplicate, no usable row outranked by an unusable delivery
+    duplicates = duck.expected.audit.get((source, "duplicate", "duplicate_delivery"), 0)
+    assert audit.get(("duplicate", "duplicate_delivery"), 0) == duplicates
+    # every table but coupon and discount (the bad input has no usable one) keeps its usable rows
+    assert audit.get(("kept", None), 0) >= (0 if table.name in ("coupon", "discount") else 1)
+    # the drifted columns really are text in the raw table, the others keep their type
+    types = dict(
+        query(
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = '{table.schema_key}' and table_name = '{table.name}'"
+        )
+    )
+    for column in table.columns:
+        want = "VARCHAR" if column.name in DRIFTED_COLUMNS[table.name] else None
+        assert want is None or types[column.name] == want, column.name
 
 
 @pytest.mark.slow
@@ -321,6 +364,36 @@ def test_revenue_in_an_unknown_currency_stops_the_build_and_the_marts_keep_their
     assert result.returncode != 0
     assert "Failure in test assert_no_recurring_revenue_set_aside" in result.stdout
     assert "Got 2 results" in result.stdout
+    month = AS_OF.replace(day=1)
+    assert Duck(path)(
+        f"select ending_mrr from marts.fct_mrr_summary_monthly where month_start = date '{month}'"
+    ) == [(Decimal("370.00"),)]
+
+
+@pytest.mark.slow
+def test_a_recurring_invoice_line_whose_amount_cannot_be_read_stops_the_build(
+    duck: DuckBuild, tmp_path: Path
+) -> None:
+    """`amount` landed as text (reliability.DRIFTED_COLUMNS): a subscription's line whose amount is not a
+    number is set aside as invalid_amount, and since no usable delivery of it is kept, MRR would go
+    short: the build stops at assert_no_recurring_revenue_set_aside and the MRR marts keep their numbers."""
+    ok(duck.build)
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(duck.path, path)
+    line = {
+        **revenue_line_in_unknown_currency(),
+        "id": "il_unreadable",
+        "currency": "usd",
+        "amount": "50.00 USD",
+    }
+    with duckdb.connect(str(path)) as con:
+        names = ", ".join(f'"{name}"' for name in line)
+        marks = ", ".join("?" for _ in line)
+        con.execute(f"insert into stripe.invoice_line_item ({names}) values ({marks})", list(line.values()))
+    result = dbt(["build", "--select", "+fct_mrr_summary_monthly", *NO_UNIT_TESTS], tmp_path, duck_env(path))
+    assert result.returncode != 0
+    assert "Failure in test assert_no_recurring_revenue_set_aside" in result.stdout
+    assert "Got 1 result" in result.stdout
     month = AS_OF.replace(day=1)
     assert Duck(path)(
         f"select ending_mrr from marts.fct_mrr_summary_monthly where month_start = date '{month}'"
@@ -515,7 +588,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgBuild]:
             )
         }
         raw, _ = bad_input_rows()
-        write_postgres(build.connect, raw)
+        write_postgres(build.connect, raw, drifted=True)
         started = time.monotonic()
         build.cli_build = subprocess.run(
             [sys.executable, "-m", "accountpulse.cli", "build", "--target", "postgres", "--no-progress"],

@@ -3,13 +3,14 @@ a missing required column stops the build with a message naming table and column
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
 from conftest import run_dbt
 
-from accountpulse.raw_schema import RAW_TABLES, create_table_sql
+from accountpulse.raw_schema import RAW_TABLES, RawTable, create_table_sql
 
 T0 = "2026-03-02 10:00:00"
 
@@ -349,3 +350,128 @@ def test_clock_offsets_of_any_size_are_corrected_or_set_aside(tmp_path: Path, re
         ("rejected", "event_time_implausibly_old"): 3,
         ("rejected", "event_time_after_receipt"): 4,
     }
+
+
+# One column per raw table landed in a type that cannot hold its values (a timestamp as a boolean or a
+# number, a number as a timestamp, a boolean or a date). Stripe `product` is left out: it has only text
+# columns, and text is read from any type.
+INCOMPATIBLE_TYPES = {
+    "tracks": ("received_at", "boolean"),
+    "pages": ("timestamp", "boolean"),
+    "identifies": ("received_at", "bigint"),
+    "groups": ("timestamp", "boolean"),
+    "customer": ("created", "bigint"),
+    "subscription_history": ("_fivetran_start", "boolean"),
+    "subscription_item": ("quantity", "timestamp"),
+    "price": ("unit_amount", "boolean"),
+    "coupon": ("amount_off", "timestamp"),
+    "discount": ("start", "double precision"),
+    "invoice": ("total", "date"),
+    "invoice_line_item": ("amount", "timestamp"),
+}
+BASE_MODELS = ["--select", "path:models/staging/segment/base", "path:models/staging/stripe/base"]
+
+
+def _incompatible_create_sql(raw: RawTable) -> str:
+    drifted = dict([INCOMPATIBLE_TYPES[raw.name]]) if raw.name in INCOMPATIBLE_TYPES else {}
+    columns = ", ".join(f'"{c.name}" {drifted.get(c.name, c.sql_type)}' for c in raw.columns)
+    return f'create table "{raw.schema_key}"."{raw.name}" ({columns})'
+
+
+def _type_message(output: str, raw: RawTable) -> bool:
+    """dbt's compiler error for the table: raw table, column, the type expected and the type found."""
+    column, found = INCOMPATIBLE_TYPES[raw.name]
+    expected = (
+        "timestamp" if next(c for c in raw.columns if c.name == column).sql_type == "timestamp" else "bigint"
+    )
+    pattern = (
+        rf"Raw table \S*{raw.schema_key}\S*\.\S*{raw.name}\S* column '{column}' "
+        rf"has type {found.split()[0]}[^,]*, expected {expected}"
+    )
+    return re.search(pattern, " ".join(output.split()), re.IGNORECASE) is not None
+
+
+@pytest.fixture(scope="module")
+def incompatible_duckdb_build(tmp_path_factory: pytest.TempPathFactory) -> str:
+    workdir = tmp_path_factory.mktemp("incompatible_types")
+    db = workdir / "raw.duckdb"
+    con = duckdb.connect(str(db))
+    for raw in RAW_TABLES:
+        con.execute(f'create schema if not exists "{raw.schema_key}"')
+        con.execute(_incompatible_create_sql(raw))
+    con.close()
+    result = run_dbt(["run", *BASE_MODELS], target="duckdb", workdir=workdir, duckdb_path=db, check=False)
+    assert result.returncode != 0
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(INCOMPATIBLE_TYPES))
+def test_a_raw_column_of_a_type_that_cannot_hold_its_values_stops_naming_table_column_and_types(
+    incompatible_duckdb_build: str, name: str
+) -> None:
+    raw = next(raw for raw in RAW_TABLES if raw.name == name)
+    assert _type_message(incompatible_duckdb_build, raw), incompatible_duckdb_build[-3000:]
+    assert "Binder Error" not in incompatible_duckdb_build
+
+
+@pytest.mark.postgres
+def test_incompatible_raw_column_types_stop_on_postgres_with_its_type_names(
+    tmp_path: Path, pg_database: str
+) -> None:
+    """PostgreSQL reports its own type names (`timestamp without time zone`, `double precision`): the
+    same stops, naming the type PostgreSQL found."""
+    import psycopg2
+    from conftest import pg_params
+
+    conn = psycopg2.connect(**pg_params(pg_database))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for raw in RAW_TABLES:
+            cur.execute(f'create schema if not exists "{raw.schema_key}"')
+            cur.execute(_incompatible_create_sql(raw))
+    conn.close()
+    result = run_dbt(
+        ["run", *BASE_MODELS], target="postgres", workdir=tmp_path, pg_dbname=pg_database, check=False
+    )
+    assert result.returncode != 0
+    missing = [
+        raw.name
+        for raw in RAW_TABLES
+        if raw.name in INCOMPATIBLE_TYPES and not _type_message(result.stdout, raw)
+    ]
+    assert missing == [], result.stdout[-4000:]
+
+
+def test_blank_message_ids_are_missing_ids_never_one_id(tmp_path: Path) -> None:
+    """Tracks whose id is empty or only whitespace are set aside as missing_id like a null id: before,
+    the two '' rows were merged as one message (one kept, one "duplicate") and the '   ' row kept."""
+    db = tmp_path / "raw.duckdb"
+    _write_raw(db)
+    ts = T0
+    blank = [
+        (event_id, None, "u9", "report_viewed", "Report Viewed", ts, ts, ts, ts, ts, None, "js")
+        for event_id in ("", "", "   ", "\t")
+    ]
+    with duckdb.connect(str(db)) as con:
+        con.executemany(f"insert into segment.tracks values ({', '.join('?' for _ in blank[0])})", blank)
+    run_dbt(
+        [
+            "build",
+            "--select",
+            "+mon_source_row_audit",
+            "stg_segment__tracks",
+            "--indirect-selection",
+            "cautious",
+        ],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+    )
+    audit = _audit(db)
+    assert audit[("segment.tracks", "rejected", "missing_id")] == 1 + 4  # the null id of _raw_rows, and these
+    assert audit[("segment.tracks", "kept", None)] == 2
+    assert audit[("segment.tracks", "duplicate", "duplicate_delivery")] == 1  # t1 only
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from staging.stg_segment__tracks where user_id = 'u9'"
+        ).fetchone() == (0,)

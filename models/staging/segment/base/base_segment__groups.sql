@@ -20,10 +20,10 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as group_call_id,
-        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
-        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
-        cast(nullif(trim(group_id), '') as {{ dbt.type_string() }}) as account_id,
+        {{ key_value('id') }} as group_call_id,
+        {{ key_value('anonymous_id') }} as anonymous_id,
+        {{ pseudonymous_user_id(key_value('user_id')) }} as user_id,
+        {{ key_value('group_id') }} as account_id,
         cast(coalesce({{ adapter.quote('timestamp') }}, received_at) as {{ dbt.type_timestamp() }}) as grouped_at,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
         cast(name as {{ dbt.type_string() }}) as account_name,
@@ -31,7 +31,8 @@ renamed as (
         cast(nullif(trim(industry), '') as {{ dbt.type_string() }}) as industry,
         {{ safe_text_to_integer('employees') }} as employees,
         cast(employees as {{ dbt.type_string() }}) as employees_raw,
-        cast(created_at as {{ dbt.type_timestamp() }}) as account_created_at
+        cast(created_at as {{ dbt.type_timestamp() }}) as account_created_at,
+        type_drift_reason
     from source
 ),
 
@@ -41,6 +42,7 @@ flagged as (
         employees_raw is not null and trim(employees_raw) <> '' and employees is null as has_invalid_employees,
         case
             when group_call_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when grouped_at is null then 'missing_timestamp'
             when account_id is null then 'missing_group_id'
             when user_id is null and anonymous_id is null then 'missing_user_and_anonymous_id'

@@ -16,14 +16,15 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as identify_id,
-        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
-        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
+        {{ key_value('id') }} as identify_id,
+        {{ key_value('anonymous_id') }} as anonymous_id,
+        {{ pseudonymous_user_id(key_value('user_id')) }} as user_id,
         cast(coalesce({{ adapter.quote('timestamp') }}, received_at) as {{ dbt.type_timestamp() }}) as identified_at,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
         cast(lower(trim(email)) as {{ dbt.type_string() }}) as email,
         cast(name as {{ dbt.type_string() }}) as user_name,
-        cast(lower(nullif(trim(role), '')) as {{ dbt.type_string() }}) as user_role
+        cast(lower(nullif(trim(role), '')) as {{ dbt.type_string() }}) as user_role,
+        type_drift_reason
     from source
 ),
 
@@ -32,6 +33,7 @@ flagged as (
         *,
         case
             when identify_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when identified_at is null then 'missing_timestamp'
             when user_id is null then 'missing_user_id'
         end as rejection_reason

@@ -20,17 +20,18 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as page_view_id,
-        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
-        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
-        cast(nullif(trim(context_group_id), '') as {{ dbt.type_string() }}) as context_group_id,
+        {{ key_value('id') }} as page_view_id,
+        {{ key_value('anonymous_id') }} as anonymous_id,
+        {{ pseudonymous_user_id(key_value('user_id')) }} as user_id,
+        {{ key_value('context_group_id') }} as context_group_id,
         cast(coalesce({{ adapter.quote('timestamp') }}, received_at) as {{ dbt.type_timestamp() }}) as event_at,
         cast(sent_at as {{ dbt.type_timestamp() }}) as sent_at,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
         cast(name as {{ dbt.type_string() }}) as page_name,
         cast(path as {{ dbt.type_string() }}) as page_path,
         cast(url as {{ dbt.type_string() }}) as page_url,
-        cast(title as {{ dbt.type_string() }}) as page_title
+        cast(title as {{ dbt.type_string() }}) as page_title,
+        type_drift_reason
     from source
 ),
 
@@ -39,6 +40,7 @@ flagged as (
         *,
         case
             when page_view_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when received_at is null or event_at is null then 'missing_timestamp'
             when user_id is null and anonymous_id is null then 'missing_user_and_anonymous_id'
             when event_at > {{ dbt.dateadd('day', 1, 'received_at') }} then 'event_time_after_receipt'

@@ -20,12 +20,12 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as event_id,
-        cast(nullif(trim(anonymous_id), '') as {{ dbt.type_string() }}) as anonymous_id,
-        {{ pseudonymous_user_id("nullif(trim(user_id), '')") }} as user_id,
+        {{ key_value('id') }} as event_id,
+        {{ key_value('anonymous_id') }} as anonymous_id,
+        {{ pseudonymous_user_id(key_value('user_id')) }} as user_id,
         cast(nullif(trim(event), '') as {{ dbt.type_string() }}) as event_name,
         cast(event_text as {{ dbt.type_string() }}) as event_text,
-        cast(nullif(trim(context_group_id), '') as {{ dbt.type_string() }}) as context_group_id,
+        {{ key_value('context_group_id') }} as context_group_id,
         cast(
             {{ segment_event_time('received_at', 'sent_at', 'original_timestamp', adapter.quote('timestamp')) }}
             as {{ dbt.type_timestamp() }}
@@ -33,7 +33,8 @@ renamed as (
         cast(original_timestamp as {{ dbt.type_timestamp() }}) as device_at,
         cast(sent_at as {{ dbt.type_timestamp() }}) as sent_at,
         cast(received_at as {{ dbt.type_timestamp() }}) as received_at,
-        cast(uuid_ts as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(uuid_ts as {{ dbt.type_timestamp() }}) as loaded_at,
+        type_drift_reason
     from source
 ),
 
@@ -42,6 +43,7 @@ flagged as (
         *,
         case
             when event_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when received_at is null or event_at is null then 'missing_timestamp'
             when event_name is null then 'missing_event_name'
             when user_id is null and anonymous_id is null then 'missing_user_and_anonymous_id'

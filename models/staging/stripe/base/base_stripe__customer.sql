@@ -16,7 +16,7 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as customer_id,
+        {{ key_value('id') }} as customer_id,
         cast(name as {{ dbt.type_string() }}) as customer_name,
         cast(lower(trim(email)) as {{ dbt.type_string() }}) as email,
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
@@ -30,7 +30,8 @@ renamed as (
             when not {{ is_valid_json_object('metadata') }} then 'unparseable'
             when nullif(trim({{ json_text_value('metadata', 'account_id') }}), '') is null then 'no_account_id'
             else 'ok'
-        end as metadata_status
+        end as metadata_status,
+        type_drift_reason
     from source
 ),
 
@@ -60,14 +61,18 @@ linked as (
         case
             when lowest_account_id <> highest_account_id then 'conflicting_account_ids'
             else metadata_status
-        end as metadata_status
+        end as metadata_status,
+        type_drift_reason
     from account_id_spread
 ),
 
 flagged as (
     select
         *,
-        case when customer_id is null then 'missing_id' end as rejection_reason
+        case
+            when customer_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
+        end as rejection_reason
     from linked
 ),
 
@@ -77,7 +82,7 @@ ranked as (
         *,
         row_number() over (
             partition by customer_id
-            order by created_at, metadata_json, customer_name, email, currency
+            order by case when rejection_reason is null then 0 else 1 end, created_at, metadata_json, customer_name, email, currency
         ) as delivery_rank
     from flagged
 )

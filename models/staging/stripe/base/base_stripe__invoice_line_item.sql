@@ -21,11 +21,11 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as invoice_line_item_id,
-        cast(invoice_id as {{ dbt.type_string() }}) as invoice_id,
-        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
-        cast(subscription_item_id as {{ dbt.type_string() }}) as subscription_item_id,
-        cast(price_id as {{ dbt.type_string() }}) as price_id,
+        {{ key_value('id') }} as invoice_line_item_id,
+        {{ key_value('invoice_id') }} as invoice_id,
+        {{ key_value('subscription_id') }} as subscription_id,
+        {{ key_value('subscription_item_id') }} as subscription_item_id,
+        {{ key_value('price_id') }} as price_id,
         {{ minor_to_decimal('amount', 'currency') }} as amount,
         {{ minor_to_decimal('coalesce(discount_amount, 0)', 'currency') }} as discount_amount,
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
@@ -33,7 +33,8 @@ renamed as (
         cast(period_start as {{ dbt.type_timestamp() }}) as period_start_at,
         cast(period_end as {{ dbt.type_timestamp() }}) as period_end_at,
         coalesce(proration, false) as is_proration,
-        cast(lower({{ adapter.quote('type') }}) as {{ dbt.type_string() }}) as line_type
+        cast(lower({{ adapter.quote('type') }}) as {{ dbt.type_string() }}) as line_type,
+        type_drift_reason
     from source
 ),
 
@@ -42,6 +43,7 @@ flagged as (
         *,
         case
             when invoice_line_item_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when period_start_at is null or period_end_at is null then 'missing_timestamp'
             when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
             when quantity < 0 then 'negative_quantity'
@@ -52,7 +54,10 @@ flagged as (
 ranked as (
     select
         *,
-        row_number() over (partition by invoice_line_item_id order by period_start_at) as delivery_rank
+        row_number() over (
+            partition by invoice_line_item_id
+            order by case when rejection_reason is null then 0 else 1 end, period_start_at
+        ) as delivery_rank
     from flagged
 )
 

@@ -10,16 +10,22 @@ with source as (
 
 flagged as (
     select
-        cast(id as {{ dbt.type_string() }}) as product_id,
+        {{ key_value('id') }} as product_id,
         cast(name as {{ dbt.type_string() }}) as product_name,
-        case when id is null then 'missing_id' end as rejection_reason
+        case
+            when {{ key_value('id') }} is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
+        end as rejection_reason
     from source
 ),
 
 ranked as (
     select
         *,
-        row_number() over (partition by product_id order by product_name) as delivery_rank
+        row_number() over (
+            partition by product_id
+            order by case when rejection_reason is null then 0 else 1 end, product_name
+        ) as delivery_rank
     from flagged
 )
 

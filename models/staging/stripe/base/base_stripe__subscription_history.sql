@@ -23,8 +23,8 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as subscription_id,
-        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
+        {{ key_value('id') }} as subscription_id,
+        {{ key_value('customer_id') }} as customer_id,
         cast(lower(status) as {{ dbt.type_string() }}) as status,
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
         cast(start_date as {{ dbt.type_timestamp() }}) as started_at,
@@ -37,7 +37,8 @@ renamed as (
         cast(trial_end as {{ dbt.type_timestamp() }}) as trial_end_at,
         cast(_fivetran_start as {{ dbt.type_timestamp() }}) as valid_from,
         cast(_fivetran_end as {{ dbt.type_timestamp() }}) as valid_to,
-        coalesce(_fivetran_active, false) as is_current_version
+        coalesce(_fivetran_active, false) as is_current_version,
+        type_drift_reason
     from source
 ),
 
@@ -46,6 +47,7 @@ flagged as (
         *,
         case
             when subscription_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when valid_from is null then 'missing_timestamp'
             when customer_id is null then 'missing_customer_id'
         end as rejection_reason
@@ -55,7 +57,10 @@ flagged as (
 ranked as (
     select
         *,
-        row_number() over (partition by subscription_id, valid_from order by valid_to desc) as delivery_rank
+        row_number() over (
+            partition by subscription_id, valid_from
+            order by case when rejection_reason is null then 0 else 1 end, valid_to desc
+        ) as delivery_rank
     from flagged
 )
 

@@ -13,11 +13,12 @@ with source as (
 
 renamed as (
     select
-        cast(id as {{ dbt.type_string() }}) as subscription_item_id,
-        cast(subscription_id as {{ dbt.type_string() }}) as subscription_id,
-        cast(price_id as {{ dbt.type_string() }}) as price_id,
+        {{ key_value('id') }} as subscription_item_id,
+        {{ key_value('subscription_id') }} as subscription_id,
+        {{ key_value('price_id') }} as price_id,
         cast(coalesce(quantity, 1) as {{ dbt.type_bigint() }}) as quantity,
-        cast(created as {{ dbt.type_timestamp() }}) as created_at
+        cast(created as {{ dbt.type_timestamp() }}) as created_at,
+        type_drift_reason
     from source
 ),
 
@@ -26,6 +27,7 @@ flagged as (
         *,
         case
             when subscription_item_id is null then 'missing_id'
+            when type_drift_reason is not null then type_drift_reason
             when quantity < 0 then 'negative_quantity'
         end as rejection_reason
     from renamed
@@ -34,7 +36,10 @@ flagged as (
 ranked as (
     select
         *,
-        row_number() over (partition by subscription_item_id order by created_at) as delivery_rank
+        row_number() over (
+            partition by subscription_item_id
+            order by case when rejection_reason is null then 0 else 1 end, created_at
+        ) as delivery_rank
     from flagged
 )
 
