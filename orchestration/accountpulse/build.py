@@ -112,8 +112,12 @@ def alerts_relation(target: str) -> AlertsRelation | None:
 
 
 def _first_line(text: str) -> str:
+    """The first non-empty line; one that ends in ':' announces the next, which is joined to it."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0][:300] if lines else ""
+    if not lines:
+        return ""
+    first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return first[:300]
 
 
 def step_failure_message(data: Any) -> str:

@@ -630,3 +630,35 @@ def test_webserver_serves_the_project(orch_env: Path, manifest: dict) -> None:
     for props in _marts(manifest).values():
         assert translator.get_asset_key(props).to_user_string() in served
     assert "alert_outbox" in served
+
+
+def test_a_failed_step_is_named_in_one_line_by_its_cause() -> None:
+    """Steps failing in the three ways a build step fails: a Dagster failure with a description
+    (what the dbt layers raise), an exception, a blocking check (its asset and check named)."""
+    from accountpulse.build import step_failure_message
+
+    @dg.asset
+    def described() -> None:
+        raise dg.Failure(description="model m: Raw table x is missing required column 'y'.\nsecond line")
+
+    @dg.asset
+    def crashing() -> None:
+        raise ValueError("bad value in column z\nmore")
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="guarded", blocking=True)])
+    def guarded() -> Iterator[Any]:
+        yield dg.Output(None)
+        yield dg.AssetCheckResult(check_name="positive", passed=False, severity=dg.AssetCheckSeverity.ERROR)
+
+    result = dg.materialize([described, crashing, guarded], raise_on_error=False)
+    failures = {
+        event.step_key: step_failure_message(event.event_specific_data)
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    }
+    assert failures == {
+        "described": "model m: Raw table x is missing required column 'y'.",
+        "crashing": "ValueError: bad value in column z",
+        "guarded": "DagsterAssetCheckFailedError: 1 blocking asset check failed with ERROR severity: "
+        "guarded: positive",
+    }
