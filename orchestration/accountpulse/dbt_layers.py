@@ -111,7 +111,7 @@ def layer_assets(
         if not invocation.is_successful():
             # the step's failure names the failing node and dbt's message, not only "dbt failed"
             raise dg.Failure(
-                description=dbt_failure_cause(target_path, invocation._error_messages),
+                description=dbt_failure_cause(target_path, getattr(invocation, "_error_messages", ())),
                 metadata={"dbt_log": dg.MetadataValue.path(str(target_path / "dbt.log"))},
             )
 
