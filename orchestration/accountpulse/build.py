@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,13 +57,28 @@ class BuildOutcome:
             rows = f", {check.failing_rows} failing rows" if check.failing_rows else ""
             detail = f" — {check.detail}" if check.detail else ""
             lines.append(f"  {check.severity:<5} {check.asset} · {check.check}{rows}{detail}")
-        for step, message in self.failed_steps.items():
-            lines.append(f"  step {step} failed: {message}")
         if self.skipped_steps:
             lines.append(f"  skipped (upstream failed or blocked): {', '.join(self.skipped_steps)}")
         if not self.success and self.log_path:
             lines.append(f"  dbt and Dagster output: {self.log_path}")
+        # the cause last, where a reader of the output looks first: the failing node and its message
+        for step, message in self.failed_steps.items():
+            lines.append(f"  step {step} failed: {message}")
+        if not self.success and not self.failed_steps:
+            lines.append(f"  cause: {self.cause or 'the run failed with no failed step (see the output)'}")
         return "\n".join(lines)
+
+    @property
+    def cause(self) -> str:
+        """The first failed step and its message, else the first failed guard (error first)."""
+        for step, message in self.failed_steps.items():
+            return f"step {step}: {message}"
+        guards = sorted(self.failed_guards, key=lambda check: check.severity != "ERROR")
+        for check in guards:
+            rows = f", {check.failing_rows} failing rows" if check.failing_rows else ""
+            detail = f" — {check.detail}" if check.detail else ""
+            return f"{check.asset} · {check.check}{rows}{detail}"
+        return ""
 
 
 def preflight(warehouse: Warehouse, manifest: Mapping[str, Any]) -> None:
@@ -96,8 +112,26 @@ def alerts_relation(target: str) -> AlertsRelation | None:
 
 
 def _first_line(text: str) -> str:
+    """The first non-empty line; one that ends in ':' announces the next, which is joined to it."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0][:300] if lines else ""
+    if not lines:
+        return ""
+    first = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return first[:300]
+
+
+def step_failure_message(data: Any) -> str:
+    """One line for a failed step: a dg.Failure's description (the dbt layers name the failing node
+    and dbt's message there), else the innermost exception, without module paths."""
+    user_failure = getattr(data, "user_failure_data", None)
+    if user_failure is not None and user_failure.description:
+        return _first_line(user_failure.description)
+    error = getattr(data, "error", None)
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "failed"
+    return _first_line(re.sub(r"^(?:\w+\.)+(?=\w+: )", "", error.message.strip()))
 
 
 class _Progress:
@@ -208,8 +242,7 @@ def run_build(
                 )
             )
         elif kind == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            outcome.failed_steps[event.step_key] = _first_line(error.message if error else "failed")
+            outcome.failed_steps[event.step_key] = step_failure_message(event.event_specific_data)
     # steps that never started: skipped because an upstream step failed or a blocking check failed
     started = {event.step_key for event in result.all_events if event.event_type_value == "STEP_START"}
     outcome.skipped_steps = [

@@ -86,7 +86,7 @@ def _report_command(parser: argparse.ArgumentParser) -> Callable[[], int] | None
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from accountpulse.build import run_build
-    from accountpulse.paths import duckdb_path
+    from accountpulse.paths import duckdb_path, marts_duckdb_path
 
     try:
         from accountpulse.generator import GeneratorConfig, generate
@@ -105,8 +105,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         code = report()
         if code:
             return code
-    print(f"\nDemo built in {time.monotonic() - started:.0f}s. Data: {duckdb_path()}")
-    print(f"Open it with: duckdb {duckdb_path()}  (marts are in schema 'marts'); the UI: make dagster")
+    print(f"\nDemo built in {time.monotonic() - started:.0f}s. Working file (every schema): {duckdb_path()}")
+    print(
+        f"Marts for readers: duckdb -readonly {marts_duckdb_path()}  (schema 'marts'; replaced whole "
+        "after each build that passes its checks); the UI: make dagster"
+    )
     return 0
 
 
@@ -124,7 +127,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     from accountpulse.warehouse import Warehouse
 
     _use_target(args.target)
-    warehouse = Warehouse.from_env(args.target)
+    warehouse = Warehouse.for_readers(args.target)  # DuckDB: the published marts, never the working file
     warehouse.check_reachable()
     relation = alerts_relation(args.target)
     if args.deliver:

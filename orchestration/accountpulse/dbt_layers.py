@@ -7,6 +7,8 @@ building models on top of bad data. dbt tests run inside each step (`dbt build`)
 asset checks; dbt itself skips what is downstream of a failed test.
 """
 
+import json
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +40,47 @@ def invocation_target_path(context: Any, label: str) -> Path:
     return path
 
 
+# dbt's header lines around the message that names the problem
+_DBT_HEADERS = (
+    re.compile(r"^Encountered an error:?$"),
+    re.compile(r"^(?:Compilation|Database|Runtime|Parsing|Dependency|Internal|Unhandled) Error$"),
+    re.compile(r"^(?:Compilation|Database|Runtime|Parsing) Error in \w+ \S+(?: \(.*\))?:?$"),
+)
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+def _message_lines(text: str) -> list[str]:
+    lines = (line.strip() for line in str(text).splitlines())
+    return [line for line in lines if line and not any(header.match(line) for header in _DBT_HEADERS)]
+
+
+def _node_label(unique_id: str) -> str:
+    """`model.accountpulse.dim_accounts` -> `model dim_accounts`."""
+    parts = unique_id.split(".")
+    return f"{parts[0]} {parts[-1]}" if len(parts) >= 3 else unique_id
+
+
+def dbt_failure_cause(target_path: Path, error_messages: Sequence[str] = ()) -> str:
+    """One line: the first failing dbt node and the first line of its message (run_results.json),
+    else the first error dbt logged (e.g. a database it could not open)."""
+    try:
+        results = json.loads((target_path / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError, TypeError):
+        results = []
+    failed = [result for result in results if result.get("status") in FAILED_STATUSES]
+    if failed:
+        first = failed[0]
+        lines = _message_lines(first.get("message") or "")
+        cause = f"{_node_label(first['unique_id'])}: {lines[0] if lines else first['status']}"
+        if len(failed) > 1:
+            others = ", ".join(_node_label(result["unique_id"]) for result in failed[1:4])
+            more = ", …" if len(failed) > 4 else ""
+            cause += f" (also failed: {others}{more})"
+        return cause[:400]
+    lines = [line for message in error_messages for line in _message_lines(message)]
+    return (lines[0] if lines else "dbt failed without a message (see dbt.log)")[:400]
+
+
 def layer_assets(
     manifest: Mapping[str, Any],
     project: DbtProject,
@@ -57,12 +100,20 @@ def layer_assets(
     def _layer(
         context: AssetExecutionContext, dbt: DbtCliResource, build_settings: BuildSettings
     ) -> Iterator[Any]:
+        target_path = invocation_target_path(context, name)
         invocation = dbt.cli(
             ["build", *build_settings.dbt_args()],
             context=context,
-            target_path=invocation_target_path(context, name),
+            target_path=target_path,
+            raise_on_error=False,
         )
         yield from invocation.stream()
+        if not invocation.is_successful():
+            # the step's failure names the failing node and dbt's message, not only "dbt failed"
+            raise dg.Failure(
+                description=dbt_failure_cause(target_path, getattr(invocation, "_error_messages", ())),
+                metadata={"dbt_log": dg.MetadataValue.path(str(target_path / "dbt.log"))},
+            )
 
     return _layer
 

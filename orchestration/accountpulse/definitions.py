@@ -20,7 +20,9 @@ from accountpulse.checks import freshness_check, gx_checks
 from accountpulse.dbt_layers import all_layer_assets
 from accountpulse.gx_suites import plan_all
 from accountpulse.manifest import build_layers, load_manifest
+from accountpulse.paths import marts_duckdb_path
 from accountpulse.project import dbt_project, dbt_resource, ensure_manifest
+from accountpulse.publish import publish_marts, published_schemas
 from accountpulse.resources import AlertSettings, BuildSettings, WarehouseResource
 from accountpulse.translator import AccountpulseTranslator
 
@@ -91,6 +93,43 @@ def alert_outbox_asset(
     return alert_outbox
 
 
+PUBLISH_ASSET = "published_marts"
+
+
+def publish_asset(manifest: Mapping[str, Any], upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    """DuckDB only: the last step. Runs only when every dbt layer and every blocking check upstream
+    succeeded (Dagster skips it otherwise), then replaces the readers' file in one rename."""
+    schemas = published_schemas(manifest)
+
+    @dg.asset(
+        name=PUBLISH_ASSET,
+        group_name="publish",
+        deps=upstream,
+        kinds={"duckdb"},
+        description=(
+            f"The schemas readers use ({', '.join(schemas)}) copied from the working DuckDB file into "
+            "the file the report, `accountpulse alerts`, BI tools and the DuckDB CLI open "
+            "(ACCOUNTPULSE_MARTS_DUCKDB_PATH, default data/accountpulse_marts.duckdb), swapped in "
+            "atomically after every check passed: readers never lock the file a build writes."
+        ),
+    )
+    def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        working = warehouse.get().duckdb_file
+        assert working is not None
+        published = publish_marts(working, marts_duckdb_path(), schemas)
+        context.log.info(published.summary())
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(published.path)),
+                "tables": len(published.tables),
+                "rows": sum(published.tables.values()),
+                "schemas": ", ".join(schemas),
+            }
+        )
+
+    return published_marts
+
+
 def source_specs(manifest: Mapping[str, Any], project: Any, translator: AccountpulseTranslator) -> list[Any]:
     """The raw tables as external assets, grouped by source (`raw_segment`, `raw_stripe`)."""
     return [
@@ -157,7 +196,12 @@ def build_definitions(target: str | None = None, *, refresh_manifest: bool = Fal
     project = dbt_project(target)
     translator = AccountpulseTranslator()
 
-    assets: list[Any] = all_layer_assets(manifest, project, translator, build_layers(manifest))
+    dbt_assets: list[dg.AssetsDefinition] = all_layer_assets(
+        manifest, project, translator, build_layers(manifest)
+    )
+    assets: list[Any] = list(dbt_assets)
+    if target == "duckdb":
+        assets.append(publish_asset(manifest, [key for layer in dbt_assets for key in layer.keys]))
     assets += source_specs(manifest, project, translator)
     assets.append(alert_outbox_asset(manifest, translator))
     checks: list[Any] = gx_checks(plan_all(manifest), manifest, translator)
@@ -168,7 +212,10 @@ def build_definitions(target: str | None = None, *, refresh_manifest: bool = Fal
     job = dg.define_asset_job(
         BUILD_JOB,
         selection=full_selection(),
-        description="Seeds, models and tests layer by layer, GX guards between layers, alert delivery.",
+        description=(
+            "Seeds, models and tests layer by layer, GX guards between layers, alert delivery; on "
+            "DuckDB the marts are then published to the readers' file."
+        ),
     )
     daily_job = dg.define_asset_job(
         DAILY_JOB,

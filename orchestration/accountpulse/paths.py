@@ -16,6 +16,20 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("ACCOUNTPULSE_DUCKDB_PATH", str(DATA_DIR / "accountpulse.duckdb"))).resolve()
 
 
+def marts_duckdb_path() -> Path:
+    """The DuckDB file readers open (the report, `accountpulse alerts`, BI tools, the DuckDB CLI).
+
+    ACCOUNTPULSE_MARTS_DUCKDB_PATH, else `<working file stem>_marts.duckdb` next to the working file
+    (data/accountpulse_marts.duckdb by default). A build publishes its marts there after its checks
+    pass (accountpulse.publish); it never writes to it otherwise.
+    """
+    override = os.environ.get("ACCOUNTPULSE_MARTS_DUCKDB_PATH")
+    if override:
+        return Path(override).resolve()
+    working = duckdb_path()
+    return working.with_name(f"{working.stem}_marts{working.suffix or '.duckdb'}")
+
+
 def dbt_target_path() -> Path:
     """dbt's artifact folder (manifest.json): ACCOUNTPULSE_DBT_TARGET_PATH, else target/ in the project."""
     return Path(os.environ.get("ACCOUNTPULSE_DBT_TARGET_PATH", str(PROJECT_DIR / "target"))).resolve()

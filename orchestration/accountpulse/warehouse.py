@@ -2,6 +2,8 @@
 
 DuckDB allows one writer: everything here opens the file with ``read_only=True`` and closes it
 before returning. A missing file or an unreachable server is the user's to fix (UserError).
+On DuckDB the build reads its working file (`from_env`); everything that reads marts outside a
+build reads the published marts file (`for_readers`), so it never locks the file a build writes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from accountpulse.errors import UserError
-from accountpulse.paths import duckdb_path
+from accountpulse.paths import duckdb_path, marts_duckdb_path
 
 TARGETS = ("duckdb", "postgres")
 
@@ -31,6 +33,7 @@ class Warehouse:
     user: str = "postgres"
     password: str = ""
     dbname: str = "postgres"
+    missing_hint: str = "run `accountpulse generate` first, or set ACCOUNTPULSE_DUCKDB_PATH"
 
     @classmethod
     def from_env(cls, target: str | None = None) -> Warehouse:
@@ -46,6 +49,20 @@ class Warehouse:
             user=os.environ.get("PGUSER", "postgres"),
             password=os.environ.get("PGPASSWORD", ""),
             dbname=os.environ.get("PGDATABASE", "postgres"),
+        )
+
+    @classmethod
+    def for_readers(cls, target: str | None = None) -> Warehouse:
+        """The marts as readers see them: on DuckDB the published marts file, which a build replaces
+        atomically once its checks pass (accountpulse.publish); PostgreSQL as `from_env`."""
+        warehouse = cls.from_env(target)
+        if warehouse.target != "duckdb":
+            return warehouse
+        return cls(
+            target="duckdb",
+            duckdb_file=marts_duckdb_path(),
+            missing_hint="no marts published yet: run `accountpulse build` first, "
+            "or set ACCOUNTPULSE_MARTS_DUCKDB_PATH",
         )
 
     @property
@@ -72,10 +89,7 @@ class Warehouse:
 
             assert self.duckdb_file is not None
             if not self.duckdb_file.exists():
-                raise UserError(
-                    f"DuckDB file not found: {self.duckdb_file} (run `accountpulse generate` first, "
-                    "or set ACCOUNTPULSE_DUCKDB_PATH)"
-                )
+                raise UserError(f"DuckDB file not found: {self.duckdb_file} ({self.missing_hint})")
             try:
                 connection = duckdb.connect(str(self.duckdb_file), read_only=True)
             except duckdb.Error as error:

@@ -305,6 +305,254 @@ def test_postgres_build_passes_every_check(
 
 
 # ------------------------------------------------------------------------------------------------
+# DuckDB readers: the published marts file (a build never shares its file with a reader)
+# ------------------------------------------------------------------------------------------------
+
+READ_MARTS = (
+    "dim_accounts",
+    "fct_account_activity_daily",
+    "fct_mrr_summary_monthly",
+    "fct_account_health_daily",
+)
+
+# A reader as the report, the DuckDB CLI or a BI tool is one: read-only connections to the file
+# readers are told to open, counting marts in a bounded loop with a time limit. `persistent` keeps
+# one connection for the whole run (a BI tool's pool), otherwise each round opens a new one.
+READER = r"""
+import json, os, sys, time
+import duckdb
+
+path, expected, seconds, stop, out, persistent = sys.argv[1:7]
+expected, deadline, persistent = json.loads(expected), time.monotonic() + float(seconds), persistent == "1"
+rounds, errors, wrong, files, con = [], [], [], [], None
+for _ in range(100_000):
+    if os.path.exists(stop) or time.monotonic() > deadline:
+        break
+    try:
+        if con is None:
+            inode = os.stat(path).st_ino
+            if inode not in files:
+                files.append(inode)
+            con = duckdb.connect(path, read_only=True)
+        for mart, count in expected.items():
+            got = con.execute(f"select count(*) from marts.{mart}").fetchall()[0][0]
+            if got != count:
+                wrong.append(f"{mart}: {got} rows, expected {count}")
+    except Exception as error:
+        errors.append(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+    finally:
+        if con is not None and not persistent:
+            con.close()
+            con = None
+    rounds.append(time.time())
+    time.sleep(0.05)
+json.dump({"rounds": rounds, "errors": errors, "wrong": wrong, "files": files}, open(out, "w"))
+"""
+
+
+def _reader_file() -> Path:
+    """The file the project tells readers (report, `accountpulse alerts`, BI tools, DuckDB CLI) to open."""
+    from accountpulse.paths import marts_duckdb_path
+
+    return marts_duckdb_path()
+
+
+def _copy_built(built: Path, directory: Path, name: str) -> tuple[Path, Path]:
+    """A copy of the built working file and of its published marts file, as a pair."""
+    from accountpulse.paths import marts_duckdb_path
+
+    working = directory / f"{name}.duckdb"
+    shutil.copyfile(built, working)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(built))
+        built_published = marts_duckdb_path()
+        patch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(working))
+        published = marts_duckdb_path()
+    shutil.copyfile(built_published, published)
+    return working, published
+
+
+def _fingerprint(path: Path) -> tuple[int, bytes]:
+    return path.stat().st_ino, path.read_bytes()
+
+
+@pytest.mark.slow
+def test_duckdb_readers_never_see_an_error_or_a_partial_mart_and_never_stop_a_full_refresh(
+    built_duckdb: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two reader processes (one reconnecting every round, one holding its connection) count four
+    marts during `accountpulse build --full-refresh` (the Dagster job in-process): no error, no
+    wrong count, the build succeeds and the readers' file was replaced while they read it."""
+    built, outcome = built_duckdb
+    assert outcome.success, outcome.summary()
+    working, _ = _copy_built(built, tmp_path, "readers")
+    monkeypatch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(working))
+    readers_file = _reader_file()
+    with duckdb.connect(str(readers_file), read_only=True) as connection:
+        expected = {
+            mart: connection.execute(f"select count(*) from marts.{mart}").fetchall()[0][0]
+            for mart in READ_MARTS
+        }
+    assert all(expected.values()), expected
+    before = readers_file.stat().st_ino
+    stop = tmp_path / "stop"
+    outs = [tmp_path / f"reader_{persistent}.json" for persistent in ("0", "1")]
+    readers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                READER,
+                str(readers_file),
+                json.dumps(expected),
+                "900",
+                str(stop),
+                str(out),
+                flag,
+            ]
+        )
+        for out, flag in zip(outs, ("0", "1"), strict=True)
+    ]
+    try:
+        time.sleep(2)  # both readers connected
+        started = time.time()
+        result = run_build(
+            "duckdb", full_refresh=True, progress=False, instance=dg.DagsterInstance.ephemeral()
+        )
+        finished = time.time()
+        time.sleep(1)  # the reconnecting reader opens the new file
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.wait(timeout=120)
+    reports = [json.loads(out.read_text()) for out in outs]
+    during = [sum(started <= at <= finished for at in report["rounds"]) for report in reports]
+    print(  # shown with pytest -rP
+        f"full refresh {finished - started:.0f}s: read rounds during the build {during}, "
+        f"errors {[len(report['errors']) for report in reports]}, "
+        f"wrong counts {[len(report['wrong']) for report in reports]}"
+    )
+    assert result.success, result.summary()
+    assert [report["errors"][:3] for report in reports] == [[], []]
+    assert [report["wrong"][:3] for report in reports] == [[], []]
+    assert min(during) >= 20, f"only {during} read rounds overlapped the build"
+    after = readers_file.stat()
+    assert after.st_ino != before and started <= after.st_mtime <= finished, "the marts were not published"
+    reconnecting, persistent = reports
+    assert reconnecting["files"] == [before, after.st_ino], "the reconnecting reader never saw the new file"
+    assert persistent["files"] == [before]
+
+
+def test_a_reader_holding_the_published_file_never_stops_a_publish(tmp_path: Path, manifest: dict) -> None:
+    """The swap takes no DuckDB lock: a reader's open connection keeps the marts it opened, the next
+    connection gets the new ones; only the published schemas are copied, views become tables."""
+    from accountpulse.publish import publish_marts, published_schemas
+
+    assert published_schemas(manifest) == ["marts", "seeds"]  # the marts and the report's seeds
+
+    working, published = tmp_path / "work.duckdb", tmp_path / "work_marts.duckdb"
+    with duckdb.connect(str(working)) as connection:
+        for schema in ("marts", "seeds", "staging"):
+            connection.execute(f"create schema {schema}")
+        connection.execute("create table marts.t as select range as v from range(3)")
+        connection.execute("create view marts.v as select v * 10 as w from marts.t")
+        connection.execute("create table seeds.s as select 1 as x")
+        connection.execute("create table staging.raw_like as select 'a@b.c' as email")
+    first = publish_marts(working, published, ["marts", "seeds"])
+    assert first.tables == {"marts.t": 3, "marts.v": 3, "seeds.s": 1}
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys\n"
+            f"con = duckdb.connect({str(published)!r}, read_only=True)\n"
+            "count = lambda: con.execute('select count(*) from marts.t').fetchall()[0][0]\n"
+            "print(count(), flush=True)\n"
+            "sys.stdin.readline()\n"
+            "print(count(), flush=True)\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "3"
+        with duckdb.connect(str(working)) as connection:
+            connection.execute("insert into marts.t select range from range(3, 5)")
+        second = publish_marts(working, published, ["marts", "seeds"])  # while the reader holds the file
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "3", "an open connection keeps the marts it opened"
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert second.tables["marts.t"] == 5
+    with duckdb.connect(str(published), read_only=True) as connection:
+        assert connection.execute("select count(*), sum(w) from marts.v").fetchall() == [(5, 100)]
+        kinds = connection.execute(
+            "select table_schema, table_name, table_type from information_schema.tables order by 1, 2"
+        ).fetchall()
+    assert kinds == [("marts", "t", "BASE TABLE"), ("marts", "v", "BASE TABLE"), ("seeds", "s", "BASE TABLE")]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["work.duckdb", "work_marts.duckdb"]
+
+
+def test_the_report_and_alerts_read_the_published_marts_file(orch_env: Path) -> None:
+    working = orch_env / "unpublished.duckdb"
+    duckdb.connect(str(working)).close()
+    env = {"ACCOUNTPULSE_DUCKDB_PATH": str(working)}
+    for command in (["alerts"], ["report", "--out", str(orch_env / "report.html")]):
+        result = _cli(command, env)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert str(orch_env / "unpublished_marts.duckdb") in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# Every stop names its cause
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_missing_raw_column_ends_the_build_output_with_the_node_table_and_column(
+    built_duckdb: tuple[Path, Any], tmp_path: Path
+) -> None:
+    built, _ = built_duckdb
+    working, published = _copy_built(built, tmp_path, "missing_column")
+    with duckdb.connect(str(working)) as connection:
+        connection.execute("alter table segment.tracks drop column event")
+    before = _fingerprint(published)
+    result = _cli(["build", "--no-progress"], {"ACCOUNTPULSE_DUCKDB_PATH": str(working)})
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    tail = "\n".join(result.stdout.strip().splitlines()[-2:])
+    assert "model base_segment__tracks" in tail, output[-3000:]
+    assert '"segment"."tracks" is missing required column \'event\'' in tail, output[-3000:]
+    assert _fingerprint(published) == before, "a failed build must publish nothing"
+
+
+@pytest.mark.slow
+def test_a_failing_data_test_ends_the_build_output_with_the_test_and_its_message(
+    built_duckdb: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built, _ = built_duckdb
+    working, published = _copy_built(built, tmp_path, "failing_test")
+    with duckdb.connect(str(working)) as connection:  # a subscription's line in a currency with no rate
+        connection.execute(
+            "insert into stripe.invoice_line_item select * replace ('il_xts' as id, 'xts' as currency) "
+            "from stripe.invoice_line_item where type = 'subscription' order by id limit 1"
+        )
+    before = _fingerprint(published)
+    monkeypatch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(working))
+    outcome = run_build("duckdb", progress=False, instance=dg.DagsterInstance.ephemeral())
+    assert not outcome.success
+    last = outcome.summary().splitlines()[-1]
+    assert "test assert_no_recurring_revenue_set_aside: Got 1 result, configured to fail if != 0" in last, (
+        outcome.summary()
+    )
+    assert _fingerprint(published) == before, "a failed build must publish nothing"
+
+
+# ------------------------------------------------------------------------------------------------
 # CLI errors and the webserver
 # ------------------------------------------------------------------------------------------------
 
@@ -382,3 +630,35 @@ def test_webserver_serves_the_project(orch_env: Path, manifest: dict) -> None:
     for props in _marts(manifest).values():
         assert translator.get_asset_key(props).to_user_string() in served
     assert "alert_outbox" in served
+
+
+def test_a_failed_step_is_named_in_one_line_by_its_cause() -> None:
+    """Steps failing in the three ways a build step fails: a Dagster failure with a description
+    (what the dbt layers raise), an exception, a blocking check (its asset and check named)."""
+    from accountpulse.build import step_failure_message
+
+    @dg.asset
+    def described() -> None:
+        raise dg.Failure(description="model m: Raw table x is missing required column 'y'.\nsecond line")
+
+    @dg.asset
+    def crashing() -> None:
+        raise ValueError("bad value in column z\nmore")
+
+    @dg.asset(check_specs=[dg.AssetCheckSpec("positive", asset="guarded", blocking=True)])
+    def guarded() -> Iterator[Any]:
+        yield dg.Output(None)
+        yield dg.AssetCheckResult(check_name="positive", passed=False, severity=dg.AssetCheckSeverity.ERROR)
+
+    result = dg.materialize([described, crashing, guarded], raise_on_error=False)
+    failures = {
+        event.step_key: step_failure_message(event.event_specific_data)
+        for event in result.all_events
+        if event.event_type_value == "STEP_FAILURE"
+    }
+    assert failures == {
+        "described": "model m: Raw table x is missing required column 'y'.",
+        "crashing": "ValueError: bad value in column z",
+        "guarded": "DagsterAssetCheckFailedError: 1 blocking asset check failed with ERROR severity: "
+        "guarded: positive",
+    }

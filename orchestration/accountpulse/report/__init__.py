@@ -161,7 +161,10 @@ def write_report(duckdb_path: Path, out_path: Path) -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--duckdb", type=Path, help="DuckDB file with the built marts (default: $ACCOUNTPULSE_DUCKDB_PATH)"
+        "--duckdb",
+        type=Path,
+        help="DuckDB file with the built marts (default: the published marts file, "
+        "$ACCOUNTPULSE_MARTS_DUCKDB_PATH or data/accountpulse_marts.duckdb)",
     )
     parser.add_argument(
         "--out", type=Path, help="HTML file to write (default: reports/accountpulse_report.html)"
@@ -169,9 +172,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accountpulse.paths import duckdb_path
+    from accountpulse.paths import marts_duckdb_path
 
-    out = write_report(args.duckdb or duckdb_path(), args.out or DEFAULT_REPORT_PATH)
+    out = write_report(args.duckdb or marts_duckdb_path(), args.out or DEFAULT_REPORT_PATH)
     print(f"Report written: {out}")
     return 0
 
