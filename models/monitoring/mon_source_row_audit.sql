@@ -1,3 +1,15 @@
+{#- Stripe rows kept as Stripe states them although a time is before var earliest_billing_date (no day of
+    any number is read from these columns; DECISIONLOG): counted as flagged. -#}
+{%- set billing_time_checks = [
+    ('stg_stripe__customers', 'stripe.customer', ['created_at']),
+    ('stg_stripe__subscription_history', 'stripe.subscription_history', [
+        'created_at', 'started_at', 'current_period_start_at', 'current_period_end_at', 'canceled_at',
+        'ended_at', 'trial_start_at', 'trial_end_at', 'valid_from']),
+    ('stg_stripe__subscription_items', 'stripe.subscription_item', ['created_at']),
+    ('stg_stripe__discounts', 'stripe.discount', ['started_at', 'ended_at']),
+    ('stg_stripe__invoices', 'stripe.invoice', ['created_at', 'period_start_at', 'period_end_at']),
+] %}
+
 -- Every raw row accounted for: per source table, how many were kept, were duplicate deliveries
 -- of a message id, or were set aside, and why. raw rows = kept + duplicate + rejected.
 with audit as (
@@ -47,25 +59,16 @@ flags as (
     from {{ ref('stg_segment__groups') }}
     where has_invalid_employees
     group by 1, 2, 3
-    {%- for model, source_table, columns in [
-        ('stg_stripe__customers', 'stripe.customer', ['created_at']),
-        ('stg_stripe__subscription_history', 'stripe.subscription_history', [
-            'created_at', 'started_at', 'current_period_start_at', 'current_period_end_at', 'canceled_at',
-            'ended_at', 'trial_start_at', 'trial_end_at', 'valid_from']),
-        ('stg_stripe__subscription_items', 'stripe.subscription_item', ['created_at']),
-        ('stg_stripe__discounts', 'stripe.discount', ['started_at', 'ended_at']),
-        ('stg_stripe__invoices', 'stripe.invoice', ['created_at', 'period_start_at', 'period_end_at']),
-    ] %}
-    union all
-    -- kept as Stripe states it (no day of any number is read from it; DECISIONLOG), counted
-    select
-        '{{ source_table }}' as source_table,
-        'flagged' as disposition,
-        'time_before_earliest_billing_date' as reason,
-        count(*) as row_count
-    from {{ ref(model) }}
-    where {{ before_earliest_billing_date(columns) }}
-    group by 1, 2, 3
+    {%- for model, source_table, columns in billing_time_checks %}
+        union all
+        select
+            '{{ source_table }}' as source_table,
+            'flagged' as disposition,
+            'time_before_earliest_billing_date' as reason,
+            count(*) as row_count
+        from {{ ref(model) }}
+        where {{ before_earliest_billing_date(columns) }}
+        group by 1, 2, 3
     {%- endfor %}
 ),
 
