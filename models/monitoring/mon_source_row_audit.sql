@@ -1,5 +1,6 @@
-{#- Stripe rows kept as Stripe states them although a time is before var earliest_billing_date (no day of
-    any number is read from these columns; DECISIONLOG): counted as flagged. -#}
+{#- Stripe rows kept as Stripe states them although a time is before var earliest_billing_date (setting them
+    aside would drop a subscription's status, an invoice's lines or a customer's account link; DECISIONLOG):
+    counted as flagged. -#}
 {%- set billing_time_checks = [
     ('stg_stripe__customers', 'stripe.customer', ['created_at']),
     ('stg_stripe__subscription_history', 'stripe.subscription_history', [
