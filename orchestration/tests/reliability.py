@@ -559,8 +559,8 @@ def far_past_and_future_times(raw: _Rows, received: date) -> None:
     and one dated 2099 neither stitches the ghost device nor opens a membership. Stripe: a service
     period before var earliest_billing_date sets its invoice line aside (one-off lines here; a
     subscription's line stops the build); setting the other tables' rows aside would drop a status,
-    lines or an account link, so those rows are kept and counted as flagged. Far-future Stripe times are kept as stated: no mart extends past
-    the as-of date (test_wrong_device_clocks_never_stretch_a_mart)."""
+    lines or an account link, so those rows are kept and counted as flagged. Far-future Stripe times are
+    kept as stated: no mart extends past the as-of date (test_wrong_device_clocks_never_stretch_a_mart)."""
     ev = raw.expected.audit
     at = _at(received, 17)
     for stamp, reason in ((EPOCH, "event_time_implausibly_old"), (FAR_FUTURE, "event_time_after_receipt")):
