@@ -34,3 +34,14 @@
         coalesce(lower({{ product_id }}) in ({{ quoted | join(', ') }}) or lower({{ product_name }}) in ({{ quoted | join(', ') }}), false)
     {%- endif -%}
 {%- endmacro %}
+
+{#- True when any of the timestamp expressions is before var earliest_billing_date (a Stripe time no billing
+    system produced: a loader default such as 1970-01-01 or 0001-01-01); null when none is (nulls are
+    never implausible). -#}
+{% macro before_earliest_billing_date(columns) -%}
+    ({% for column in columns %}{{ column }} < {{ earliest_billing_timestamp() }}{% if not loop.last %} or {% endif %}{% endfor %})
+{%- endmacro %}
+
+{% macro earliest_billing_timestamp() -%}
+    cast('{{ var("earliest_billing_date") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

@@ -1,3 +1,16 @@
+{#- Stripe rows kept as Stripe states them although a time is before var earliest_billing_date (setting them
+    aside would drop a subscription's status, an invoice's lines or a customer's account link; DECISIONLOG):
+    counted as flagged. -#}
+{%- set billing_time_checks = [
+    ('stg_stripe__customers', 'stripe.customer', ['created_at']),
+    ('stg_stripe__subscription_history', 'stripe.subscription_history', [
+        'created_at', 'started_at', 'current_period_start_at', 'current_period_end_at', 'canceled_at',
+        'ended_at', 'trial_start_at', 'trial_end_at', 'valid_from']),
+    ('stg_stripe__subscription_items', 'stripe.subscription_item', ['created_at']),
+    ('stg_stripe__discounts', 'stripe.discount', ['started_at', 'ended_at']),
+    ('stg_stripe__invoices', 'stripe.invoice', ['created_at', 'period_start_at', 'period_end_at']),
+] %}
+
 -- Every raw row accounted for: per source table, how many were kept, were duplicate deliveries
 -- of a message id, or were set aside, and why. raw rows = kept + duplicate + rejected.
 with audit as (
@@ -47,6 +60,17 @@ flags as (
     from {{ ref('stg_segment__groups') }}
     where has_invalid_employees
     group by 1, 2, 3
+    {%- for model, source_table, columns in billing_time_checks %}
+        union all
+        select
+            '{{ source_table }}' as source_table,
+            'flagged' as disposition,
+            'time_before_earliest_billing_date' as reason,
+            count(*) as row_count
+        from {{ ref(model) }}
+        where {{ before_earliest_billing_date(columns) }}
+        group by 1, 2, 3
+    {%- endfor %}
 ),
 
 final as (

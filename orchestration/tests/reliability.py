@@ -453,6 +453,7 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
     )
     ev[("stripe.subscription_item", "rejected", "negative_quantity")] += 1
     _missing_keys_and_uncastable_values(raw)
+    far_past_and_future_times(raw, mid)
     return dict(raw.rows), raw.expected
 
 
@@ -542,6 +543,91 @@ def _missing_keys_and_uncastable_values(raw: _Rows) -> None:
         table = next(table for table in RAW_TABLES if table.name == name)
         raw.rows[name].append({**templates[name], "id": raw.next_id(f"blank_{column}"), column: "   "})
         raw.expected.audit[(f"{table.schema_key}.{name}", "rejected", reason)] += 1
+
+
+EPOCH = datetime(1970, 1, 1)  # a loader's or a device's zero time
+YEAR_1 = datetime(1, 1, 1)  # the first timestamp: a loader's default for a missing time
+FAR_FUTURE = datetime(2099, 1, 1)
+EARLIEST_BILLING = "time_before_earliest_billing_date"  # flagged Stripe rows: kept as Stripe states them
+
+
+def far_past_and_future_times(raw: _Rows, received: date) -> None:
+    """Per raw table a time far in the past and one far in the future (tracks and pages:
+    device_clock_cases). Identify and group calls follow the tracks' rule: set aside, so that a call dated
+    1970 neither claims a device's history (the earliest claim wins) nor moves the signed-up event of
+    u_q_1 to another account (events before a user's first group call belong to that call's account),
+    and one dated 2099 neither stitches the ghost device nor opens a membership. Stripe: a service
+    period before var earliest_billing_date sets its invoice line aside (one-off lines here; a
+    subscription's line stops the build); setting the other tables' rows aside would drop a status,
+    lines or an account link, so those rows are kept and counted as flagged. Far-future Stripe times are
+    kept as stated: no mart extends past the as-of date (test_wrong_device_clocks_never_stretch_a_mart)."""
+    ev = raw.expected.audit
+    at = _at(received, 17)
+    for stamp, reason in ((EPOCH, "event_time_implausibly_old"), (FAR_FUTURE, "event_time_after_receipt")):
+        raw.identify(
+            stamp,
+            "u_ob_1" if stamp == EPOCH else "u_em_1",
+            "anon_q" if stamp == EPOCH else "anon_ghost",
+            "late@obrien.example",
+            "member",
+        )
+        raw.rows["identifies"][-1]["received_at"] = at
+        ev[("segment.identifies", "rejected", reason)] += 1
+        raw.group(
+            stamp,
+            "u_q_1" if stamp == EPOCH else "u_ob_1",
+            "acc_emoji" if stamp == EPOCH else "acc_quote",
+            UNICODE if stamp == EPOCH else INJECTION,
+            "team",
+            "10",
+        )
+        raw.rows["groups"][-1]["received_at"] = at
+        ev[("segment.groups", "rejected", reason)] += 1
+    templates = {name: dict(rows[0]) for name, rows in raw.rows.items() if rows}
+    one_off = {**templates["invoice_line_item"], "subscription_id": None, "subscription_item_id": None}
+    one_off["type"] = "invoiceitem"
+    # 0001-01-01 would stretch the MRR calendar past its 100,000 days (MRR of 2026 cut off); 1970 before it
+    for column, stamp in (("period_start", YEAR_1), ("period_start", EPOCH), ("period_end", EPOCH)):
+        raw.rows["invoice_line_item"].append({**one_off, "id": raw.next_id("il_far"), column: stamp})
+        ev[("stripe.invoice_line_item", "rejected", "implausible_time")] += 1
+    raw.rows["invoice_line_item"].append({**one_off, "id": raw.next_id("il_far"), "period_end": FAR_FUTURE})
+    # a subscription version dated 0001-01-01 (status incomplete: no revenue) and one ending in 2099
+    version = {**templates["subscription_history"], "status": "incomplete"}
+    version.update(_fivetran_start=YEAR_1, created=YEAR_1, _fivetran_end=version["_fivetran_start"])
+    version["_fivetran_active"] = False
+    raw.rows["subscription_history"].append(version)
+    ev[("stripe.subscription_history", "flagged", EARLIEST_BILLING)] += 1
+    raw.rows["subscription_history"][0]["current_period_end"] = FAR_FUTURE
+    for table, past, future in (
+        ("customer", {"created": EPOCH}, {"created": FAR_FUTURE}),
+        ("subscription_item", {"created": EPOCH}, {"created": FAR_FUTURE}),
+        ("invoice", {"created": EPOCH, "period_start": EPOCH}, {"period_end": FAR_FUTURE}),
+    ):
+        for number, change in enumerate((past, future)):
+            row = {**templates[table], "id": raw.next_id(f"{table}_far"), **change}
+            if table == "customer":
+                row["metadata"] = json.dumps({"account_id": "acc_emoji"})  # no subscription: no revenue
+            if table == "subscription_item":
+                row["subscription_id"] = "sub_without_revenue"
+            if table == "invoice":
+                row["subscription_id"] = None  # no lines: an invoice of nothing
+            raw.rows[table].append(row)
+            if number == 0:
+                ev[(f"stripe.{table}", "flagged", EARLIEST_BILLING)] += 1
+    # discounts of a coupon that is never kept (co_template): no effect on MRR
+    discount = {
+        "id": "di_epoch",
+        "type": "subscription",
+        "type_id": "sub_cus_ob_a",
+        "coupon_id": "co_template",
+        "customer_id": "cus_ob_a",
+        "subscription_id": "sub_cus_ob_a",
+        "invoice_id": None,
+        "start": EPOCH,
+        "end": FAR_FUTURE,
+    }
+    raw.rows["discount"].append(discount)
+    ev[("stripe.discount", "flagged", EARLIEST_BILLING)] += 1
 
 
 def revenue_line_in_unknown_currency() -> dict[str, Any]:

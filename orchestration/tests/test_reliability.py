@@ -37,6 +37,7 @@ from reliability import (
     BLANK_KEYS,
     DRIFTED_COLUMNS,
     EMAIL_USER,
+    EPOCH,
     INJECTION,
     NO_UNIT_TESTS,
     OBRIEN,
@@ -394,6 +395,77 @@ def test_a_recurring_invoice_line_whose_amount_cannot_be_read_stops_the_build(
     assert result.returncode != 0
     assert "Failure in test assert_no_recurring_revenue_set_aside" in result.stdout
     assert "Got 1 result" in result.stdout
+    month = AS_OF.replace(day=1)
+    assert Duck(path)(
+        f"select ending_mrr from marts.fct_mrr_summary_monthly where month_start = date '{month}'"
+    ) == [(Decimal("370.00"),)]
+
+
+@pytest.mark.slow
+def test_a_recurring_invoice_line_dated_1970_stops_the_build_and_no_mrr_predates_2000(
+    duck: DuckBuild, tmp_path: Path
+) -> None:
+    """A subscription's line whose service period starts before var earliest_billing_date (a loader's
+    1970-01-01) is set aside as implausible_time: kept, it would add MRR rows back to 1970; set aside, MRR
+    would go short, so the build stops at assert_no_recurring_revenue_set_aside, the marts keep their
+    numbers. The shared bad input (one-off lines dated 0001 and 1970, a subscription version dated 0001)
+    gives no MRR day and no calendar day before the floor."""
+    ok(duck.build)
+    query = Duck(duck.path)
+    # the calendar starts at the floor (a subscription version dated 0001), never before it
+    assert query("select min(date_day) from intermediate.util_billing_days") == [(date(2000, 1, 1),)]
+    assert query("select min(month_start) from marts.fct_account_mrr_monthly")[0][0] >= START.replace(day=1)
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(duck.path, path)
+    line = {
+        **revenue_line_in_unknown_currency(),
+        "id": "il_epoch",
+        "currency": "usd",
+        "period_start": EPOCH,
+        "period_end": EPOCH.replace(month=2),
+    }
+    with duckdb.connect(str(path)) as con:
+        names = ", ".join(f'"{name}"' for name in line)
+        marks = ", ".join("?" for _ in line)
+        con.execute(f"insert into stripe.invoice_line_item ({names}) values ({marks})", list(line.values()))
+    result = dbt(["build", "--select", "+fct_mrr_summary_monthly", *NO_UNIT_TESTS], tmp_path, duck_env(path))
+    assert result.returncode != 0
+    assert "Failure in test assert_no_recurring_revenue_set_aside" in result.stdout
+    assert "Got 1 result" in result.stdout
+    reason = (
+        "select rejection_reason from staging.base_stripe__invoice_line_item where invoice_line_item_id = "
+    )
+    assert Duck(path)(reason + "'il_epoch'") == [("implausible_time",)]
+    month = AS_OF.replace(day=1)
+    assert Duck(path)(
+        f"select ending_mrr from marts.fct_mrr_summary_monthly where month_start = date '{month}'"
+    ) == [(Decimal("370.00"),)]
+
+
+@pytest.mark.slow
+def test_a_billing_calendar_longer_than_its_series_stops_the_build(duck: DuckBuild, tmp_path: Path) -> None:
+    """util_billing_days is a series of 100,000 days from its first day (never before var
+    earliest_billing_date): with the floor moved back to 1700 and a subscription version of the bad input
+    dated 0001-01-01, the calendar would end in 1973, every MRR day of 2026 cut off. The build stops at
+    assert_billing_calendar_reaches_as_of_date instead; the MRR marts keep their numbers."""
+    ok(duck.build)
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(duck.path, path)
+    result = dbt(
+        [
+            "build",
+            "--select",
+            "+fct_mrr_summary_monthly",
+            "assert_billing_calendar_reaches_as_of_date",
+            "--vars",
+            "{earliest_billing_date: '1700-01-01'}",
+            *NO_UNIT_TESTS,
+        ],
+        tmp_path,
+        duck_env(path),
+    )
+    assert result.returncode != 0
+    assert "Failure in test assert_billing_calendar_reaches_as_of_date" in result.stdout
     month = AS_OF.replace(day=1)
     assert Duck(path)(
         f"select ending_mrr from marts.fct_mrr_summary_monthly where month_start = date '{month}'"

@@ -1,5 +1,6 @@
 -- One row per day from the first day anything was billed (earliest invoice line period or
--- subscription version) to the as-of date: the calendar of the MRR timeline.
+-- subscription version, not before var earliest_billing_date) to the as-of date: the calendar of the MRR
+-- timeline.
 with invoice_lines as (
     select * from {{ ref('stg_stripe__invoice_line_items') }}
 ),
@@ -15,8 +16,15 @@ billing_starts as (
 ),
 
 bounds as (
+    -- never before var earliest_billing_date: a far-past Stripe time (a subscription version dated
+    -- 0001-01-01) cannot stretch the calendar past its series (integer_series(5): 100,000 days, from
+    -- 2000-01-01 that is the year 2273); assert_billing_calendar_reaches_as_of_date stops a shorter one
     select
-        min(first_date) as first_date,
+        case
+            when min(first_date) < cast({{ earliest_billing_timestamp() }} as date)
+                then cast({{ earliest_billing_timestamp() }} as date)
+            else min(first_date)
+        end as first_date,
         {{ as_of_date_sql() }} as last_date
     from billing_starts
 ),

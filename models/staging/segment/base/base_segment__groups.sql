@@ -1,5 +1,7 @@
 -- Every raw group call (user -> account) with account traits, rejection reason and delivery rank.
--- employees arrives as free text: digits become an integer, anything else null and is flagged.
+-- employees arrives as free text: digits become an integer, anything else null and is flagged. A call dated
+-- more than a day after its receipt or more than max_event_delay_days before it is set aside (the rule of
+-- tracks): a bogus date would decide a membership, and with it the account of a user's earlier events.
 with source as (
     select
         {{ source_columns(source('segment', 'groups'), [
@@ -46,6 +48,9 @@ flagged as (
             when grouped_at is null then 'missing_timestamp'
             when account_id is null then 'missing_group_id'
             when user_id is null and anonymous_id is null then 'missing_user_and_anonymous_id'
+            when grouped_at > {{ dbt.dateadd('day', 1, 'received_at') }} then 'event_time_after_receipt'
+            when grouped_at < {{ dbt.dateadd('day', -1 * var('max_event_delay_days'), 'received_at') }}
+                then 'event_time_implausibly_old'
         end as rejection_reason
     from renamed
 ),

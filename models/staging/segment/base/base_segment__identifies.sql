@@ -1,4 +1,5 @@
--- Every raw identify call with house names, rejection reason and delivery rank.
+-- Every raw identify call with house names, rejection reason and delivery rank. A call dated more than
+-- a day after its receipt or more than max_event_delay_days before it is set aside (the rule of tracks).
 with source as (
     select
         {{ source_columns(source('segment', 'identifies'), [
@@ -36,6 +37,9 @@ flagged as (
             when type_drift_reason is not null then type_drift_reason
             when identified_at is null then 'missing_timestamp'
             when user_id is null then 'missing_user_id'
+            when identified_at > {{ dbt.dateadd('day', 1, 'received_at') }} then 'event_time_after_receipt'
+            when identified_at < {{ dbt.dateadd('day', -1 * var('max_event_delay_days'), 'received_at') }}
+                then 'event_time_implausibly_old'
         end as rejection_reason
     from renamed
 ),

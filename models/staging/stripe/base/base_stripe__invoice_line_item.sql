@@ -1,4 +1,5 @@
--- Invoice lines with amounts in decimal units; unknown currencies and negative quantities set aside.
+-- Invoice lines with amounts in decimal units; unknown currencies, negative quantities and service periods
+-- before var earliest_billing_date (implausible_time) set aside.
 with source as (
     select
         {{ source_columns(source('stripe', 'invoice_line_item'), [
@@ -45,6 +46,7 @@ flagged as (
             when invoice_line_item_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
             when period_start_at is null or period_end_at is null then 'missing_timestamp'
+            when {{ before_earliest_billing_date(['period_start_at', 'period_end_at']) }} then 'implausible_time'
             when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
             when quantity < 0 then 'negative_quantity'
         end as rejection_reason
