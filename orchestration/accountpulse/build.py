@@ -8,9 +8,11 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from accountpulse.alerts import ALERTS_MODEL, AlertsRelation
+from accountpulse.as_of import check_against_events, event_range, parse_as_of_date
 from accountpulse.checks import FRESHNESS_CHECK
 from accountpulse.errors import UserError
 from accountpulse.paths import dbt_target_path
@@ -37,6 +39,7 @@ class BuildOutcome:
     skipped_steps: list[str] = field(default_factory=list)
     log_path: str = ""
     run_id: str = ""
+    as_of_note: str = ""  # how many days the data lags the as-of date (accountpulse.as_of)
 
     @property
     def failed_guards(self) -> list[FailedCheck]:
@@ -98,6 +101,24 @@ def preflight(warehouse: Warehouse, manifest: Mapping[str, Any]) -> None:
         )
     if missing:
         raise UserError(f"raw tables missing in {warehouse.describe()}: {', '.join(missing)}")
+
+
+def parse_cli_as_of_date(as_of_date: str | None) -> date | None:
+    """--as-of-date as a date (accountpulse.as_of.parse_as_of_date); a bad one is a UserError."""
+    if not as_of_date:
+        return None
+    try:
+        return parse_as_of_date(as_of_date, label="--as-of-date")
+    except ValueError as error:
+        raise UserError(str(error)) from None
+
+
+def check_as_of_date(warehouse: Warehouse, manifest: Mapping[str, Any], as_of: date | None) -> str:
+    """Before a build: an as-of date before the first raw event is a UserError; one after the last
+    event returns the note saying how many days the data lags (shown after the build's summary)."""
+    if as_of is None:
+        return ""
+    return check_against_events(as_of, event_range(warehouse, manifest))
 
 
 def alerts_relation(target: str) -> AlertsRelation | None:
@@ -177,18 +198,14 @@ def run_build(
     from accountpulse.manifest import load_manifest
     from accountpulse.project import ensure_manifest
 
-    if as_of_date:
-        from datetime import date
-
-        try:
-            date.fromisoformat(as_of_date)
-        except ValueError as error:
-            raise UserError(f"--as-of-date must be YYYY-MM-DD, got {as_of_date!r}") from error
+    as_of = parse_cli_as_of_date(as_of_date)
     os.environ["ACCOUNTPULSE_TARGET"] = target
     started = time.monotonic()
     warehouse = Warehouse.from_env(target)
     warehouse.check_reachable()
-    preflight(warehouse, load_manifest(ensure_manifest(target)))
+    manifest = load_manifest(ensure_manifest(target))
+    preflight(warehouse, manifest)
+    as_of_note = check_as_of_date(warehouse, manifest, as_of)
     job = build_definitions(target).resolve_job_def(DAILY_JOB if daily else BUILD_JOB)
     total = len(job.asset_layer.executable_asset_keys) + len(job.asset_layer.asset_graph.asset_check_keys)
 
@@ -217,6 +234,7 @@ def run_build(
         seconds=time.monotonic() - started,
         log_path=str(log_path),
         run_id=run_id,
+        as_of_note=as_of_note,
     )
     for event in result.all_events:
         kind = event.event_type_value

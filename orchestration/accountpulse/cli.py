@@ -53,6 +53,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(outcome.summary())
+    if outcome.as_of_note:
+        print(f"  {outcome.as_of_note}")
     return 0 if outcome.success else 1
 
 
@@ -61,7 +63,10 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         "build", help="run the Dagster build job in-process: dbt layer by layer, checks, alert delivery"
     )
     parser.add_argument("--target", choices=TARGETS, default=os.environ.get("ACCOUNTPULSE_TARGET", "duckdb"))
-    parser.add_argument("--as-of-date", help="measure every 'as of' metric on this date (YYYY-MM-DD)")
+    parser.add_argument(
+        "--as-of-date",
+        help="measure every 'as of' metric on this date (YYYY-MM-DD; from the first event to today, UTC)",
+    )
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models from scratch")
     parser.add_argument(
         "--daily",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
 
 import dagster as dg
 from pydantic import Field, field_validator
 
+from accountpulse.as_of import parse_as_of_date
 from accountpulse.warehouse import Warehouse
 
 
@@ -17,7 +17,10 @@ class BuildSettings(dg.ConfigurableResource):
 
     as_of_date: str | None = Field(
         default=None,
-        description="Date every 'as of' metric is measured on (YYYY-MM-DD); none = latest event date",
+        description=(
+            "Date every 'as of' metric is measured on (YYYY-MM-DD, not after today UTC); "
+            "none = latest event date"
+        ),
     )
     full_refresh: bool = Field(default=False, description="Rebuild incremental models from scratch")
 
@@ -25,8 +28,8 @@ class BuildSettings(dg.ConfigurableResource):
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
         if value:
-            date.fromisoformat(value)
-        return value or None
+            return parse_as_of_date(value).isoformat()
+        return None
 
     def dbt_args(self) -> list[str]:
         args: list[str] = []

@@ -1,5 +1,7 @@
 -- The date every "as of" metric is measured on (one row): var as_of_date when set, else the
 -- latest corrected event date among the kept track and page events. Null on an empty warehouse.
+-- A var before the first kept event or after today stops the run here (macros/as_of_date.sql).
+{{ check_as_of_date(var('as_of_date'), [ref('stg_segment__tracks'), ref('stg_segment__pages')]) }}
 {%- set as_of_override = ("'" ~ var('as_of_date') ~ "'") if var('as_of_date') else 'null' %}
 
 with event_dates as (

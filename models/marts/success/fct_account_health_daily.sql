@@ -11,6 +11,7 @@
         partition_by=(['as_of_date'] if target.type == 'spark' else none),
         file_format=('parquet' if target.type == 'spark' else none),
         on_schema_change='fail',
+        pre_hook="{{ delete_rows_after_as_of('as_of_date', ref('int_account_health_inputs_daily')) }}",
     )
 }}
 -- Account × day health, from the account's first attributed activity to the as-of date: six
@@ -25,7 +26,8 @@
 --   * the first day whose measured inputs differ from the stored ones (new days, late events,
 --     re-attributed events, changed billing) —
 -- so a run equals a full refresh. Scores of the 30 days before that are recomputed too but only
--- read (health_score_change_30d), not written.
+-- read (health_score_change_30d), not written. Rows dated after the as-of date (a run with an
+-- earlier as-of date: a backfill, a schedule re-run) are deleted first (macros/as_of_date.sql).
 {%- set weights = health_weights() %}
 {%- set components = health_components() %}
 {%- set change_days = 30 %}
