@@ -52,9 +52,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         daily=args.daily,
         progress=not args.no_progress,
     )
+    if outcome.as_of_note:  # before the summary: a failed build's output ends with its cause
+        print(outcome.as_of_note)
     print(outcome.summary())
-    if outcome.as_of_note:
-        print(f"  {outcome.as_of_note}")
     return 0 if outcome.success else 1
 
 
