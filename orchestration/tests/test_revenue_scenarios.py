@@ -834,30 +834,50 @@ def _results(fetch) -> dict[str, list[tuple]]:
     }
 
 
+def build_args(dbt_vars: dict | None = None) -> list[str]:
+    """`dbt build` of the revenue models at the fixture's as-of date (plus `dbt_vars`)."""
+    return [
+        "build",
+        "--select",
+        *SELECT,
+        "--indirect-selection",
+        "cautious",
+        "--vars",
+        json.dumps({"as_of_date": AS_OF, **(dbt_vars or {})}),
+    ]
+
+
 def build_duckdb(
     workdir: Path, fixture: StripeFixture | None = None, dbt_vars: dict | None = None
 ) -> dict[str, list[tuple]]:
     db = workdir / "revenue.duckdb"
     write_duckdb(db, build_fixture() if fixture is None else fixture)
-    run_dbt(
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF, **(dbt_vars or {})}),
-        ],
-        target="duckdb",
-        workdir=workdir,
-        duckdb_path=db,
-    )
+    run_dbt(build_args(dbt_vars), target="duckdb", workdir=workdir, duckdb_path=db)
     con = duckdb.connect(str(db), read_only=True)
     try:
         return _results(lambda sql: con.execute(sql).fetchall())
     finally:
         con.close()
+
+
+def build_postgres(
+    workdir: Path, dbname: str, fixture: StripeFixture, dbt_vars: dict | None = None
+) -> dict[str, list[tuple]]:
+    import psycopg2
+
+    write_postgres(dbname, fixture)
+    run_dbt(build_args(dbt_vars), target="postgres", workdir=workdir, pg_dbname=dbname)
+    conn = psycopg2.connect(**pg_params(dbname))
+
+    def fetch(sql: str) -> list[tuple]:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+    try:
+        return _results(fetch)
+    finally:
+        conn.close()
 
 
 def check_results(results: dict[str, list[tuple]]) -> None:
@@ -963,34 +983,7 @@ def test_revenue_scenarios_duckdb(duckdb_results: dict[str, list[tuple]]) -> Non
 def test_revenue_scenarios_postgres_match_duckdb(
     tmp_path: Path, pg_database: str, duckdb_results: dict[str, list[tuple]]
 ) -> None:
-    import psycopg2
-
-    write_postgres(pg_database, build_fixture())
-    run_dbt(
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF}),
-        ],
-        target="postgres",
-        workdir=tmp_path,
-        pg_dbname=pg_database,
-    )
-    conn = psycopg2.connect(**pg_params(pg_database))
-
-    def fetch(sql: str) -> list[tuple]:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-
-    try:
-        postgres = _results(fetch)
-    finally:
-        conn.close()
+    postgres = build_postgres(tmp_path, pg_database, build_fixture())
     check_results(postgres)
     assert postgres == duckdb_results
 
@@ -1158,34 +1151,7 @@ def test_reversed_and_rebilled_lines_give_the_subscription_mrr_duckdb(
 def test_reversed_and_rebilled_lines_postgres_match_duckdb(
     tmp_path: Path, pg_database: str, credit_duckdb_results: dict[str, list[tuple]]
 ) -> None:
-    import psycopg2
-
-    write_postgres(pg_database, build_credit_fixture())
-    run_dbt(
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF}),
-        ],
-        target="postgres",
-        workdir=tmp_path,
-        pg_dbname=pg_database,
-    )
-    conn = psycopg2.connect(**pg_params(pg_database))
-
-    def fetch(sql: str) -> list[tuple]:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-
-    try:
-        postgres = _results(fetch)
-    finally:
-        conn.close()
+    postgres = build_postgres(tmp_path, pg_database, build_credit_fixture())
     check_credit_results(postgres)
     assert postgres == credit_duckdb_results
 
@@ -1195,15 +1161,7 @@ def test_a_partial_credit_line_stops_the_build_naming_it(tmp_path: Path) -> None
     db = tmp_path / "revenue.duckdb"
     write_duckdb(db, build_credit_fixture(partial_credit=True))
     result = run_dbt(
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF}),
-        ],
+        build_args(),
         target="duckdb",
         workdir=tmp_path,
         duckdb_path=db,
@@ -1281,34 +1239,7 @@ def test_reporting_currency_eur_converts_through_cross_rates(
 def test_reporting_currency_eur_postgres_matches_duckdb(
     tmp_path: Path, pg_database: str, eur_duckdb_results: dict[str, list[tuple]]
 ) -> None:
-    import psycopg2
-
-    write_postgres(pg_database, build_fixture())
-    run_dbt(
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF, "reporting_currency": "eur"}),
-        ],
-        target="postgres",
-        workdir=tmp_path,
-        pg_dbname=pg_database,
-    )
-    conn = psycopg2.connect(**pg_params(pg_database))
-
-    def fetch(sql: str) -> list[tuple]:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall()
-
-    try:
-        postgres = _results(fetch)
-    finally:
-        conn.close()
+    postgres = build_postgres(tmp_path, pg_database, build_fixture(), {"reporting_currency": "eur"})
     assert postgres == eur_duckdb_results
 
 
@@ -1317,15 +1248,7 @@ def test_reporting_currency_without_a_rate_stops_the_build_naming_currency_and_d
     db = tmp_path / "revenue.duckdb"
     write_duckdb(db, build_fixture())
     result = run_dbt(
-        [
-            "build",
-            "--select",
-            *SELECT,
-            "--indirect-selection",
-            "cautious",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF, "reporting_currency": "chf"}),
-        ],
+        build_args({"reporting_currency": "chf"}),
         target="duckdb",
         workdir=tmp_path,
         duckdb_path=db,
