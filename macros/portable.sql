@@ -123,7 +123,8 @@
     coalesce(json_object_keys({{ json_text }}) is not null, false)
 {%- endmacro %}
 
-{#- PostgreSQL 15 has no non-throwing JSON parse; create two tiny functions (on-run-start). -#}
+{#- PostgreSQL 15 has no non-throwing JSON parse or text -> timestamp cast; create three tiny functions
+    (on-run-start). -#}
 {% macro create_udfs() -%}
     {%- if target.type == 'postgres' -%}
         create schema if not exists {{ target.schema }};
@@ -143,6 +144,14 @@
             return null;
         end;
         $$;
+        create or replace function {{ target.schema }}.accountpulse_text_to_timestamp(value text) returns timestamp
+        language plpgsql stable as $$
+        begin
+            return value::timestamp;
+        exception when others then
+            return null;
+        end;
+        $$;
     {%- else -%}
         select 1
     {%- endif -%}
@@ -158,19 +167,7 @@
 {%- endmacro %}
 
 {% macro matches_integer(text_value) -%}
-    {{ return(adapter.dispatch('matches_integer', 'accountpulse')(text_value)) }}
-{%- endmacro %}
-
-{% macro default__matches_integer(text_value) -%}
-    regexp_full_match({{ text_value }}, '-?[0-9]{1,15}')
-{%- endmacro %}
-
-{% macro postgres__matches_integer(text_value) -%}
-    ({{ text_value }} ~ '^-?[0-9]{1,15}$')
-{%- endmacro %}
-
-{% macro spark__matches_integer(text_value) -%}
-    ({{ text_value }} rlike '^-?[0-9]{1,15}$')
+    {{ accountpulse.matches_pattern(text_value, '^-?[0-9]{1,15}$') }}
 {%- endmacro %}
 
 {#- Rows of a base_ staging model counted by disposition, for the source row audit. -#}

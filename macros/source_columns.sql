@@ -175,24 +175,8 @@
     try_cast({{ text_value }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- PostgreSQL has no try_cast: a function that catches the cast error (created by create_type_drift_udfs) -#}
+{#- PostgreSQL has no try_cast: a function that catches the cast error (created by create_udfs, macros/portable.sql) -#}
 {% macro postgres__try_cast_text_to_timestamp(text_value) -%}
     {{ target.schema }}.accountpulse_text_to_timestamp({{ text_value }})
 {%- endmacro %}
 
-{#- on-run-start: PostgreSQL's non-throwing text -> timestamp cast (other engines have try_cast) -#}
-{% macro create_type_drift_udfs() -%}
-    {%- if target.type == 'postgres' -%}
-        create schema if not exists {{ target.schema }};
-        create or replace function {{ target.schema }}.accountpulse_text_to_timestamp(value text) returns timestamp
-        language plpgsql stable as $$
-        begin
-            return value::timestamp;
-        exception when others then
-            return null;
-        end;
-        $$;
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
