@@ -38,6 +38,7 @@ renamed as (
         cast(_fivetran_start as {{ dbt.type_timestamp() }}) as valid_from,
         cast(_fivetran_end as {{ dbt.type_timestamp() }}) as valid_to,
         coalesce(_fivetran_active, false) as is_current_version,
+        {{ stripe_fivetran_flags() }},
         type_drift_reason
     from source
 ),
@@ -48,6 +49,7 @@ flagged as (
         case
             when subscription_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=true) }}
             when valid_from is null then 'missing_timestamp'
             when customer_id is null then 'missing_customer_id'
         end as rejection_reason
