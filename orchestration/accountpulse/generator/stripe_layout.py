@@ -29,6 +29,7 @@ from typing import Any
 from accountpulse.generator.billing import BillingBook, CustomerPlan, SubscriptionPlan
 from accountpulse.generator.clock import FIVETRAN_OPEN_END, MS_DAY, MS_HOUR
 from accountpulse.generator.pricing import PRICES, PRODUCTS, Price, Product
+from accountpulse.raw_schema import STRIPE_TABLES
 
 SYNC_DELAY = timedelta(minutes=20)
 
@@ -205,7 +206,7 @@ def land_fivetran_layout(data: Any, horizon: datetime) -> None:
                 )
     metered_ids = {p.id for p in LAYOUT_PRICES if is_metered(p)}
     for row in tables["subscription_item"]:
-        row["plan_id"] = row.pop("price_id")
+        _plan_id(row)
         row.setdefault("_fivetran_deleted", False)
         row["livemode"] = row["subscription_id"] not in test_subscriptions
         if row["plan_id"] in metered_ids:
@@ -215,7 +216,7 @@ def land_fivetran_layout(data: Any, horizon: datetime) -> None:
         row["is_deleted"] = False
     invoice_discounts: dict[str, int] = {}
     for row in tables["invoice_line_item"]:
-        row["plan_id"] = row.pop("price_id")
+        _plan_id(row)
         row["livemode"] = row["invoice_id"] not in test_invoices
         row["unique_id"] = row["id"]
         row["discountable"] = not row["proration"]
@@ -246,8 +247,19 @@ def land_fivetran_layout(data: Any, horizon: datetime) -> None:
     keys = {product.id: key for key, product in {**PRODUCTS, API_REQUESTS.key: API_REQUESTS}.items()}
     for row in tables["product"]:
         row.update(unit_label=UNIT_LABELS.get(keys.get(row["id"], "")), is_deleted=False, livemode=True)
-    for rows in tables.values():
+    contract = {raw.name: set(raw.column_names) for raw in STRIPE_TABLES}
+    for name, rows in tables.items():
+        columns = contract.get(name, set())
         for row in rows:
-            row.setdefault("livemode", True)
-            row.setdefault("_fivetran_deleted", False)
+            for flag, default in (("livemode", True), ("_fivetran_deleted", False)):
+                if flag in columns:
+                    row.setdefault(flag, default)
+                elif row.get(flag, default) == default:
+                    row.pop(flag, None)  # a column this table does not have in Fivetran's layout
             row["_fivetran_synced"] = _synced(row, horizon)
+
+
+def _plan_id(row: dict[str, Any]) -> None:
+    """Fivetran lands an item's or line's price id as plan_id (a price id or a legacy plan id)."""
+    if "price_id" in row:
+        row["plan_id"] = row.pop("price_id")

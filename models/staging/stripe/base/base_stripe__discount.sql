@@ -36,11 +36,13 @@ flagged as (
                 then cast(_fivetran_synced as {{ dbt.type_timestamp() }})
             else cast({{ adapter.quote('end') }} as {{ dbt.type_timestamp() }})
         end as ended_at,
-        {{ stripe_fivetran_flags() }},
+        -- Fivetran's discount rows carry no livemode: a test-mode discount attaches to a test-mode
+        -- subscription or invoice, which is set aside
+        coalesce(_fivetran_deleted, false) as is_deleted_at_source,
+        cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as synced_at,
         case
             when {{ key_value('id') }} is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
-            {{- stripe_set_aside_reasons(set_aside_deleted=false, live='coalesce(livemode, true)') }}
             when {{ key_value('coupon_id') }} is null then 'missing_coupon_id'
         end as rejection_reason
     from source
