@@ -15,9 +15,11 @@
 {%- set kept_deleted_checks = [
     ('base_stripe__customer', 'stripe.customer', true),
     ('base_stripe__price', 'stripe.price', true),
+    ('base_stripe__plan', 'stripe.plan', true),
     ('base_stripe__product', 'stripe.product', true),
     ('base_stripe__coupon', 'stripe.coupon', false),
     ('base_stripe__discount', 'stripe.discount', false),
+    ('base_stripe__subscription_discount', 'stripe.subscription_discount', false),
 ] %}
 
 -- Every raw row accounted for: per source table, how many were kept, were duplicate deliveries
@@ -39,11 +41,15 @@ with audit as (
     union all
     {{ source_row_audit('base_stripe__price', 'stripe.price') }}
     union all
+    {{ source_row_audit('base_stripe__plan', 'stripe.plan') }}
+    union all
     {{ source_row_audit('base_stripe__product', 'stripe.product') }}
     union all
     {{ source_row_audit('base_stripe__coupon', 'stripe.coupon') }}
     union all
     {{ source_row_audit('base_stripe__discount', 'stripe.discount') }}
+    union all
+    {{ source_row_audit('base_stripe__subscription_discount', 'stripe.subscription_discount') }}
     union all
     {{ source_row_audit('base_stripe__invoice', 'stripe.invoice') }}
     union all
