@@ -2,29 +2,16 @@
 -- amount in decimal units of the plan's currency. Unknown currencies, negative amounts and test-mode plans
 -- set aside; deleted plans kept (what they billed still resolves).
 with source as (
-    select
-        {{ source_columns(source('stripe', 'plan'), [
-            ('id', dbt.type_string(), true),
-            ('product_id', dbt.type_string(), false),
-            ('amount', dbt.type_bigint(), false),
-            ('currency', dbt.type_string(), true),
-            ('interval', dbt.type_string(), true),
-            ('interval_count', dbt.type_bigint(), false),
-            ('usage_type', dbt.type_string(), false),
-            ('billing_scheme', dbt.type_string(), false),
-            ('is_deleted', dbt.type_boolean(), false),
-            ('livemode', dbt.type_boolean(), false),
-            ('_fivetran_deleted', dbt.type_boolean(), false),
-            ('_fivetran_synced', dbt.type_timestamp(), false),
-        ]) }}
-    from {{ source('stripe', 'plan') }}
+    {{ raw_table('stripe', 'plan') }}
 ),
 
 renamed as (
     select
         {{ key_value('id') }} as plan_id,
         {{ key_value('product_id') }} as product_id,
-        {{ minor_to_decimal('amount', 'currency') }} as unit_amount,
+        -- amount_decimal (text) where amount is empty
+        {{ minor_to_decimal('coalesce(cast(amount as ' ~ dbt.type_float() ~ '), ' ~ safe_text_to_number('amount_decimal') ~ ')', 'currency') }}
+            as unit_amount,
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
         cast(lower({{ adapter.quote('interval') }}) as {{ dbt.type_string() }}) as recurring_interval,
         cast(coalesce(interval_count, 1) as {{ dbt.type_bigint() }}) as recurring_interval_count,

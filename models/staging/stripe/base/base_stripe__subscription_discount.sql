@@ -1,18 +1,7 @@
 -- Subscription discounts of Fivetran's older `subscription_discount` table (one row per discount and
 -- subscription). A discount deleted at the source (removed) ends when Fivetran saw it deleted, if not before.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'subscription_discount'), [
-            ('id', dbt.type_string(), true),
-            ('subscription_id', dbt.type_string(), true),
-            ('coupon_id', dbt.type_string(), true),
-            ('customer_id', dbt.type_string(), false),
-            ('start', dbt.type_timestamp(), false),
-            ('end', dbt.type_timestamp(), false),
-            ('_fivetran_deleted', dbt.type_boolean(), false),
-            ('_fivetran_synced', dbt.type_timestamp(), false),
-        ]) }}
-    from {{ source('stripe', 'subscription_discount') }}
+    {{ raw_table('stripe', 'subscription_discount') }}
 ),
 
 flagged as (

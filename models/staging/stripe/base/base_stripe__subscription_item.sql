@@ -1,14 +1,6 @@
 -- Current subscription items (price × quantity) with house names; negative quantities set aside.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'subscription_item'), [
-            ('id', dbt.type_string(), true),
-            ('subscription_id', dbt.type_string(), true),
-            ('price_id', dbt.type_string(), true),
-            ('quantity', dbt.type_bigint(), true),
-            ('created', dbt.type_timestamp(), false),
-        ]) }}
-    from {{ source('stripe', 'subscription_item') }}
+    {{ raw_table('stripe', 'subscription_item') }}
 ),
 
 renamed as (
