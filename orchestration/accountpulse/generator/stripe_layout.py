@@ -183,7 +183,6 @@ def land_fivetran_layout(data: Any, horizon: datetime) -> None:
     """Rewrite a StripeData's tables into Fivetran's Stripe layout (see module doc), in place."""
     tables = data.tables
     test_customers = {data.customer_ids[run.customer.key] for run in data.runs if not run.customer.livemode}
-    test_subscriptions = {run.id for run in data.runs if not run.customer.livemode}
     test_invoices = {row["id"] for row in tables["invoice"] if row["customer_id"] in test_customers}
 
     for row in tables["customer"]:
@@ -208,7 +207,6 @@ def land_fivetran_layout(data: Any, horizon: datetime) -> None:
     for row in tables["subscription_item"]:
         _plan_id(row)
         row.setdefault("_fivetran_deleted", False)
-        row["livemode"] = row["subscription_id"] not in test_subscriptions
         if row["plan_id"] in metered_ids:
             row["quantity"] = None  # a metered item has no quantity: usage is reported per period
     for row in tables["invoice"]:
