@@ -65,10 +65,10 @@
 {%- endmacro %}
 
 {#- Fivetran's flags of a Stripe row, as columns of a base model: is_live_mode (livemode; a row without
-    the column is live), is_deleted_at_source (_fivetran_deleted: the object no longer exists in Stripe)
+    the column is live; has_livemode=false for a table without it), is_deleted_at_source (_fivetran_deleted: the object no longer exists in Stripe)
     and synced_at (_fivetran_synced). -#}
-{% macro stripe_fivetran_flags() -%}
-    coalesce({{ adapter.quote('livemode') }}, true) as is_live_mode,
+{% macro stripe_fivetran_flags(has_livemode=true) -%}
+    {% if has_livemode %}coalesce({{ adapter.quote('livemode') }}, true){% else %}true{% endif %} as is_live_mode,
         coalesce({{ adapter.quote('_fivetran_deleted') }}, false) as is_deleted_at_source,
         cast({{ adapter.quote('_fivetran_synced') }} as {{ dbt.type_timestamp() }}) as synced_at
 {%- endmacro %}

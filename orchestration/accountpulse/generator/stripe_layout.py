@@ -28,6 +28,7 @@ from typing import Any
 
 from accountpulse.generator.billing import BillingBook, CustomerPlan, SubscriptionPlan
 from accountpulse.generator.clock import FIVETRAN_OPEN_END, MS_DAY, MS_HOUR
+from accountpulse.generator.population import Account
 from accountpulse.generator.pricing import PRICES, PRODUCTS, Price, Product
 from accountpulse.raw_schema import STRIPE_TABLES
 
@@ -77,7 +78,7 @@ def is_metered(price: Price) -> bool:
     return isinstance(price, LayoutPrice) and price.usage_type == "metered"
 
 
-def add_layout_customers(book: BillingBook, start_day: int) -> None:
+def add_layout_customers(book: BillingBook, accounts: list[Account], start_day: int) -> None:
     """The legacy plan, metered price, deleted customer and test-mode customer (see module doc).
     Deterministic and drawn from no random stream, so every other plan stays as it was."""
     window_start_ms = start_day * MS_DAY
@@ -110,7 +111,10 @@ def add_layout_customers(book: BillingBook, start_day: int) -> None:
     )
     ran.actions.append((window_start_ms - 20 * MS_DAY + 5 * MS_HOUR, "cancel_now", ()))
     deleted.subscriptions.append(ran)
-    shadowed = next(c for c in book.customers if c.account_index is not None)
+    # an ordinary paying account (no story, no scenario): what its MRR must stay at is plain
+    in_scenarios = {account_id for ids in book.scenarios.values() for account_id in ids}
+    ordinary = {a.index for a in accounts if a.story is None and a.account_id not in in_scenarios}
+    shadowed = next(c for c in book.customers if c.account_index in ordinary)
     test_mode = CustomerPlan(
         key="test-mode",
         account_index=None,

@@ -75,7 +75,7 @@ def build_world(config: GeneratorConfig) -> World:
     stories.cast(accounts, catalog, start_day, end_day, seed)
     finish_names(accounts)
     book = plan_billing(accounts, start_day, end_day, seed, spare_ids)
-    add_layout_customers(book, start_day)
+    add_layout_customers(book, accounts, start_day)
 
     parts: list[Members] = []
     identities: dict[str, list] = {"user_id": [], "anonymous_id": [], "name": [], "email": [], "role": []}

@@ -11,7 +11,7 @@ renamed as (
         {{ key_value('plan_id') }} as price_id,
         cast(coalesce(quantity, 1) as {{ dbt.type_bigint() }}) as quantity,
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
-        {{ stripe_fivetran_flags() }},
+        {{ stripe_fivetran_flags(has_livemode=false) }},
         type_drift_reason
     from source
 ),
