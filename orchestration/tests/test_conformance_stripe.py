@@ -394,6 +394,24 @@ def build_fixture(history_mode: bool) -> FivetranStripe:
         _fivetran_synced=synced,
     )
 
+    # the discount as it touched B's invoices (discount rows of type invoice: cash, not MRR)
+    for number in (1, 2):
+        fx.add(
+            "discount",
+            id="di_b",
+            type="invoice",
+            type_id=f"in_sub_b_{number}",
+            amount=2000,
+            coupon_id="QUARTER-OFF",
+            customer_id="cus_b",
+            subscription_id="sub_b",
+            invoice_id=f"in_sub_b_{number}",
+            invoice_item_id=None,
+            start=ts("2026-02-01 00:00:00"),
+            end=None,
+            _fivetran_synced=synced,
+        )
+
     # C: $15 from Dec 1 on a price since deleted; the customer was deleted on Feb 15 (subscription canceled)
     c_starts = ["2025-12-01 00:00:00", "2026-01-01 00:00:00", "2026-02-01 00:00:00"]
     fx.versions(
