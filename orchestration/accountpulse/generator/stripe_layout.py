@@ -109,12 +109,16 @@ def add_layout_customers(book: BillingBook, accounts: list[Account], start_day: 
     ran = SubscriptionPlan(
         "main", window_start_ms - 190 * MS_DAY + 2 * MS_HOUR, DELETED_STARTER_PRICE, quantity=4
     )
+    # an add-on item added, then removed (Fivetran keeps the removed item, marked _fivetran_deleted)
+    ran.actions.append((window_start_ms - 150 * MS_DAY, "add_item", (PRICES["workspace_addon_month_usd"], 1)))
+    ran.actions.append((window_start_ms - 120 * MS_DAY, "remove_item", (1,)))
     ran.actions.append((window_start_ms - 20 * MS_DAY + 5 * MS_HOUR, "cancel_now", ()))
     deleted.subscriptions.append(ran)
     # an ordinary paying account (no story, no scenario): what its MRR must stay at is plain
     in_scenarios = {account_id for ids in book.scenarios.values() for account_id in ids}
     ordinary = {a.index for a in accounts if a.story is None and a.account_id not in in_scenarios}
-    shadowed = next(c for c in book.customers if c.account_index in ordinary)
+    linked = [c for c in book.customers if c.account_index is not None]
+    shadowed = next((c for c in linked if c.account_index in ordinary), linked[-1])
     test_mode = CustomerPlan(
         key="test-mode",
         account_index=None,
