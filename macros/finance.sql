@@ -45,3 +45,46 @@
 {% macro earliest_billing_timestamp() -%}
     cast('{{ var("earliest_billing_date") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#- The share of an invoice line's amount that is not tax (a number from 0 to 1, to 6 decimals):
+    unit_amount_excluding_tax × quantity ÷ amount. 1 when the line does not say (no
+    unit_amount_excluding_tax, a $0 line) or says more than its amount: a price is then taken as
+    tax-exclusive. Rounded to 6 decimals so a proration's unit_amount_excluding_tax (its amount ÷
+    quantity, a long decimal) gives exactly 1 on a tax-exclusive price. -#}
+{% macro tax_exclusive_share(unit_amount_excluding_tax, quantity, amount) -%}
+    cast(
+        case
+            when {{ unit_amount_excluding_tax }} is null or {{ amount }} = 0 then 1
+            when abs({{ unit_amount_excluding_tax }} * coalesce({{ quantity }}, 1)) >= abs({{ amount }}) then 1
+            else round(
+                cast(abs({{ unit_amount_excluding_tax }} * coalesce({{ quantity }}, 1)) / abs({{ amount }}) as decimal(38, 10)),
+                6
+            )
+        end as decimal(38, 6)
+    )
+{%- endmacro %}
+
+{#- Fivetran's flags of a Stripe row, as columns of a base model: is_live_mode (livemode; a row without
+    the column is live; has_livemode=false for a table without it), is_deleted_at_source (_fivetran_deleted: the object no longer exists in Stripe)
+    and synced_at (_fivetran_synced). -#}
+{% macro stripe_fivetran_flags(has_livemode=true) -%}
+    {% if has_livemode %}coalesce({{ adapter.quote('livemode') }}, true){% else %}true{% endif %} as is_live_mode,
+        coalesce({{ adapter.quote('_fivetran_deleted') }}, false) as is_deleted_at_source,
+        cast({{ adapter.quote('_fivetran_synced') }} as {{ dbt.type_timestamp() }}) as synced_at
+{%- endmacro %}
+
+{#- Why a Stripe row is set aside for its Fivetran flags: `when ... then` branches of a base model's
+    rejection_reason case. test_mode: a test-mode row (livemode = false), unless var
+    include_stripe_test_mode. deleted_at_source: only where set_aside_deleted (invoices, their lines,
+    subscription versions and items: Stripe hard-deletes only drafts and removed items, which never
+    billed); prices, plans, products, coupons, customers and discounts deleted at the source are kept so
+    that what they billed still resolves. live / deleted: the flag columns, or raw expressions in a model
+    that reads them in the same select. -#}
+{% macro stripe_set_aside_reasons(set_aside_deleted, live='is_live_mode', deleted='is_deleted_at_source') -%}
+    {%- if not var('include_stripe_test_mode') %}
+            when not {{ live }} then 'test_mode'
+    {%- endif %}
+    {%- if set_aside_deleted %}
+            when {{ deleted }} then 'deleted_at_source'
+    {%- endif %}
+{%- endmacro %}

@@ -170,11 +170,14 @@
     {{ accountpulse.matches_pattern(text_value, '^-?[0-9]{1,15}$') }}
 {%- endmacro %}
 
-{#- Rows of a base_ staging model counted by disposition, for the source row audit. -#}
+{#- Rows of a base_ staging model counted by disposition, for the source row audit. Rows set aside by
+    rule rather than for a defect (Stripe test mode, deleted at the source) are `excluded`, not `rejected`:
+    they do not count towards var rejected_rows_warn_share. -#}
 {% macro source_row_audit(base_model, source_table) -%}
     select
         '{{ source_table }}' as source_table,
         case
+            when rejection_reason in ('test_mode', 'deleted_at_source') then 'excluded'
             when rejection_reason is not null then 'rejected'
             when delivery_rank > 1 then 'duplicate'
             else 'kept'

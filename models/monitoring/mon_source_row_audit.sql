@@ -10,6 +10,17 @@
     ('stg_stripe__discounts', 'stripe.discount', ['started_at', 'ended_at']),
     ('stg_stripe__invoices', 'stripe.invoice', ['created_at', 'period_start_at', 'period_end_at']),
 ] %}
+{#- Stripe records kept although deleted (DECISIONLOG): a deleted customer's past revenue stays, and what a
+    deleted price, plan or product billed still resolves; counted as flagged. -#}
+{%- set kept_deleted_checks = [
+    ('base_stripe__customer', 'stripe.customer', true),
+    ('base_stripe__price', 'stripe.price', true),
+    ('base_stripe__plan', 'stripe.plan', true),
+    ('base_stripe__product', 'stripe.product', true),
+    ('base_stripe__coupon', 'stripe.coupon', false),
+    ('base_stripe__discount', 'stripe.discount', false),
+    ('base_stripe__subscription_discount', 'stripe.subscription_discount', false),
+] %}
 
 -- Every raw row accounted for: per source table, how many were kept, were duplicate deliveries
 -- of a message id, or were set aside, and why. raw rows = kept + duplicate + rejected.
@@ -30,11 +41,15 @@ with audit as (
     union all
     {{ source_row_audit('base_stripe__price', 'stripe.price') }}
     union all
+    {{ source_row_audit('base_stripe__plan', 'stripe.plan') }}
+    union all
     {{ source_row_audit('base_stripe__product', 'stripe.product') }}
     union all
     {{ source_row_audit('base_stripe__coupon', 'stripe.coupon') }}
     union all
     {{ source_row_audit('base_stripe__discount', 'stripe.discount') }}
+    union all
+    {{ source_row_audit('base_stripe__subscription_discount', 'stripe.subscription_discount') }}
     union all
     {{ source_row_audit('base_stripe__invoice', 'stripe.invoice') }}
     union all
@@ -60,6 +75,19 @@ flags as (
     from {{ ref('stg_segment__groups') }}
     where has_invalid_employees
     group by 1, 2, 3
+    {%- for model, source_table, has_is_deleted in kept_deleted_checks %}
+        union all
+        select
+            '{{ source_table }}' as source_table,
+            'flagged' as disposition,
+            case when is_deleted_at_source then 'deleted_at_source' else 'deleted_in_stripe' end as reason,
+            count(*) as row_count
+        from {{ ref(model) }}
+        where rejection_reason is null
+            and delivery_rank = 1
+            and ({% if has_is_deleted %}is_deleted or {% endif %}is_deleted_at_source)
+        group by 1, 2, 3
+    {%- endfor %}
     {%- for model, source_table, columns in billing_time_checks %}
         union all
         select

@@ -437,11 +437,15 @@ def test_stripe_tables_are_consistent(con: duckdb.DuckDBPyConnection) -> None:
         "select count(*) from stripe.subscription_item "
         "where subscription_id not in (select id from stripe.subscription_history)"
     )
-    zero("select count(*) from stripe.invoice_line_item where plan_id not in (select id from stripe.price)")
+    zero(
+        "select count(*) from stripe.invoice_line_item "
+        "where plan_id not in (select id from stripe.price union all select id from stripe.plan)"
+    )
     zero("select count(*) from stripe.price where product_id not in (select id from stripe.product)")
     zero(
         "select count(*) from stripe.invoice_line_item where not proration and type = 'subscription' "
-        "and amount <> quantity * (select unit_amount from stripe.price p where p.id = plan_id) "
+        "and amount <> quantity * (select unit_amount from stripe.price p where p.id = plan_id "
+        "union all select amount from stripe.plan p where p.id = plan_id) "
         "and amount <> 0"
     )
     # prorations come in pairs on one item (or alone for an added/removed item), over t -> period end
@@ -647,3 +651,70 @@ def test_postgres_load_matches_duckdb(
     finally:
         conn.close()
     assert os.environ["PGDATABASE"] == pg_database
+
+
+def test_stripe_layout_rows_beside_the_live_ones(
+    con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]
+) -> None:
+    """Test-mode rows shadow a paying account, a metered price bills usage, an account bills through a
+    legacy plan, a deleted customer had revenue on a deleted price; none of them is MRR the ground
+    truth counts, except the deleted customer's past."""
+    one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    # test mode: a customer, its subscription versions, invoices and lines, naming a live account
+    test_account = one(
+        "select json_extract_string(metadata, '$.account_id') from stripe.customer where not livemode"
+    )
+    assert (
+        one(f"select count(*) from stripe.customer where livemode and metadata like '%{test_account}%'") >= 1
+    )
+    assert one("select count(*) from stripe.subscription_history where not livemode") >= 1
+    assert one("select count(*) from stripe.invoice_line_item where not livemode") >= 1
+    assert one("select count(*) from stripe.invoice where not livemode") >= 1
+    # a metered price with usage billed on invoice lines; its item has no quantity
+    assert (
+        one(
+            "select count(*) from stripe.invoice_line_item l join stripe.price p on p.id = l.plan_id "
+            "where p.recurring_usage_type = 'metered' and l.amount > 0"
+        )
+        >= 1
+    )
+    assert (
+        one(
+            "select count(*) from stripe.subscription_item i join stripe.price p on p.id = i.plan_id "
+            "where p.recurring_usage_type = 'metered' and i.quantity is null"
+        )
+        == 1
+    )
+    # a legacy plan billed (its id is no price), a deleted customer with revenue on a deleted price
+    assert (
+        one("select count(*) from stripe.invoice_line_item where plan_id in (select id from stripe.plan)")
+        >= 1
+    )
+    assert (
+        one(
+            "select count(*) from stripe.invoice_line_item l join stripe.invoice i on i.id = l.invoice_id "
+            "join stripe.customer c on c.id = i.customer_id join stripe.price p on p.id = l.plan_id "
+            "where c.is_deleted and p.is_deleted and l.amount > 0"
+        )
+        >= 1
+    )
+    # a removed item is landed deleted; every row has _fivetran_synced
+    assert one("select count(*) from stripe.subscription_item where _fivetran_deleted") >= 1
+    for name in (
+        "customer",
+        "subscription_history",
+        "subscription_item",
+        "price",
+        "plan",
+        "product",
+        "coupon",
+        "discount",
+        "subscription_discount",
+        "invoice",
+        "invoice_line_item",
+    ):
+        assert one(f"select count(*) from stripe.{name} where _fivetran_synced is null") == 0, name
+    assert one("select count(*) from stripe.invoice_line_item where unit_amount_excluding_tax is null") == 0
+    # the ground truth leaves test mode out: the shadowed account's MRR is its live subscriptions' only
+    deleted = one("select id from stripe.customer where is_deleted and name not like 'Test customer%'")
+    assert any(row["account_id"] == deleted and row["mrr"] > 0 for row in manifest["expected_mrr"])

@@ -1,7 +1,11 @@
 -- Recurring invoice lines with the gross MRR each adds on the days it covers, in the line's currency:
 -- quantity × the price normalised to a month. A proration line adds the same at the full-period rate,
 -- signed by its amount (the credit for the old quantity negative, the charge for the new one positive).
--- One-time prices, lines of no subscription, void invoices and $0 regular lines (trials) add nothing.
+-- One-time prices, metered prices (usage revenue: int_account_usage_revenue_monthly), lines of no
+-- subscription, void invoices and $0 regular lines (trials) add nothing. The price is a Stripe price or a
+-- legacy plan (int_prices_unioned_with_plans). Where the line has unit_amount_excluding_tax, the price
+-- is counted net of tax: × the line's tax_exclusive_share (unit_amount_excluding_tax × quantity ÷ amount,
+-- at most 1), so a tax-inclusive price never inflates MRR.
 -- Discounts are applied per subscription and day from the coupon in force (int_subscription_mrr_daily).
 -- A negative regular (non-proration) line is a credit, never MRR: it must reverse an earlier charge of the
 -- same subscription item, price, period, quantity and amount (mrr_rule `reversal`, adds nothing). The
@@ -19,7 +23,7 @@ invoices as (
 ),
 
 prices as (
-    select * from {{ ref('stg_stripe__prices') }}
+    select * from {{ ref('int_prices_unioned_with_plans') }}
 ),
 
 products as (
@@ -42,7 +46,12 @@ recurring_lines as (
         invoice_lines.quantity,
         invoice_lines.amount,
         invoice_lines.discount_amount,
+        invoice_lines.unit_amount_excluding_tax,
+        {{ tax_exclusive_share(
+            'invoice_lines.unit_amount_excluding_tax', 'invoice_lines.quantity', 'invoice_lines.amount'
+        ) }} as tax_exclusive_share,
         prices.unit_amount,
+        prices.price_source,
         prices.recurring_interval,
         prices.recurring_interval_count,
         invoice_lines.period_start_at,
@@ -56,6 +65,7 @@ recurring_lines as (
     left join products
         on prices.product_id = products.product_id
     where prices.price_type = 'recurring'
+        and coalesce(prices.usage_type, 'licensed') <> 'metered'
         and invoice_lines.subscription_id is not null
         and invoices.invoice_status <> 'void'
 ),
@@ -194,6 +204,8 @@ valued as (
         amount,
         discount_amount,
         unit_amount,
+        tax_exclusive_share,
+        price_source,
         recurring_interval,
         recurring_interval_count,
         months_numerator,
@@ -201,11 +213,12 @@ valued as (
         period_start_at,
         period_end_at,
         -- 10 decimals: exact enough below the cent, and the same value on every engine
-        cast(unit_amount * months_numerator / months_denominator as decimal(38, 10)) as monthly_unit_amount,
+        cast(unit_amount * tax_exclusive_share * months_numerator / months_denominator as decimal(38, 10))
+            as monthly_unit_amount,
         cast(
             case
                 when mrr_rule in ('trial', 'reversal', 'reversed_rebilled', 'unclassified_credit') then 0
-                else signed_quantity * unit_amount * months_numerator / months_denominator
+                else signed_quantity * unit_amount * tax_exclusive_share * months_numerator / months_denominator
             end as decimal(38, 10)
         ) as monthly_gross_amount
     from classified
@@ -230,6 +243,8 @@ final as (
         amount,
         discount_amount,
         unit_amount,
+        tax_exclusive_share,
+        price_source,
         recurring_interval,
         recurring_interval_count,
         months_numerator,

@@ -1,19 +1,62 @@
 -- The coupons in force on each subscription and the days they cover (the days whose end falls between
--- the discount's start and its end). A repeating coupon without an end lasts duration_in_months from its
--- start; a forever coupon has no end. A `once` coupon discounts one invoice, not the recurring revenue,
--- so it is left out of MRR.
+-- the discount's start and its end). The subscription's discounts are read as Fivetran lands them: rows of
+-- `discount` of type subscription (type_id, or subscription_id, names the subscription), rows of type
+-- customer that name a subscription (how Fivetran once landed subscription discounts), and rows of the
+-- older `subscription_discount` table; one discount id named in both counts once. A repeating coupon
+-- without an end lasts duration_in_months from its start; a forever coupon has no end. A `once` coupon
+-- discounts one invoice, not the recurring revenue, so it is left out of MRR. A discount deleted at the
+-- source (removed from the subscription) ends when Fivetran saw it deleted (stg_stripe__discounts).
 with discounts as (
     select * from {{ ref('stg_stripe__discounts') }}
+),
+
+legacy_subscription_discounts as (
+    select * from {{ ref('stg_stripe__subscription_discounts') }}
 ),
 
 coupons as (
     select * from {{ ref('stg_stripe__coupons') }}
 ),
 
+discount_rows as (
+    select
+        discount_id,
+        case when discount_type = 'subscription' then coalesce(subscription_id, type_id) else subscription_id end
+            as subscription_id,
+        customer_id,
+        coupon_id,
+        started_at,
+        ended_at
+    from discounts
+    where discount_type = 'subscription'
+        or (discount_type = 'customer' and subscription_id is not null)
+),
+
+legacy_rows as (
+    select
+        legacy_subscription_discounts.discount_id,
+        legacy_subscription_discounts.subscription_id,
+        legacy_subscription_discounts.customer_id,
+        legacy_subscription_discounts.coupon_id,
+        legacy_subscription_discounts.started_at,
+        legacy_subscription_discounts.ended_at
+    from legacy_subscription_discounts
+    left join discount_rows
+        on legacy_subscription_discounts.discount_id = discount_rows.discount_id
+            and legacy_subscription_discounts.subscription_id = discount_rows.subscription_id
+    where discount_rows.discount_id is null
+),
+
+all_subscription_discounts as (
+    select * from discount_rows
+    union all
+    select * from legacy_rows
+),
+
 subscription_discounts as (
     select
         discounts.discount_id,
-        coalesce(discounts.subscription_id, discounts.type_id) as subscription_id,
+        discounts.subscription_id,
         discounts.customer_id,
         discounts.coupon_id,
         coupons.duration,
@@ -29,10 +72,10 @@ subscription_discounts as (
                     then {{ dbt.dateadd('month', 'coupons.duration_in_months', 'discounts.started_at') }}
             end
         ) as ended_at
-    from discounts
+    from all_subscription_discounts as discounts
     inner join coupons
         on discounts.coupon_id = coupons.coupon_id
-    where discounts.discount_type = 'subscription'
+    where discounts.subscription_id is not null
         and coupons.duration <> 'once'
 ),
 

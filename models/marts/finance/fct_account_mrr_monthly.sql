@@ -1,9 +1,14 @@
 -- MRR per account and month with its movement. Monthly MRR = MRR at the end of the month's last
 -- day (of the as-of date for the current month). Rows run from the first month that ends with MRR
 -- to the as-of month, zero months included. Movement amounts are positive and reconcile exactly:
--- previous_mrr + new + expansion + reactivation - contraction - churned = mrr.
+-- previous_mrr + new + expansion + reactivation - contraction - churned = mrr. Beside MRR, never in it:
+-- the usage revenue the account's metered prices billed that month (int_account_usage_revenue_monthly).
 with account_days as (
     select * from {{ ref('int_account_mrr_daily') }}
+),
+
+usage_revenue as (
+    select * from {{ ref('int_account_usage_revenue_monthly') }}
 ),
 
 month_ends as (
@@ -78,9 +83,9 @@ classified as (
 
 final as (
     select
-        account_id,
-        month_start,
-        month_end_date,
+        classified.account_id,
+        classified.month_start,
+        classified.month_end_date,
         cast(mrr as decimal(38, 2)) as mrr,
         cast(12 * mrr as decimal(38, 2)) as arr,
         cast(previous_mrr as decimal(38, 2)) as previous_mrr,
@@ -89,8 +94,12 @@ final as (
         cast(case when movement_type = 'expansion' then mrr - previous_mrr else 0 end as decimal(38, 2)) as expansion_mrr,
         cast(case when movement_type = 'contraction' then previous_mrr - mrr else 0 end as decimal(38, 2)) as contraction_mrr,
         cast(case when movement_type = 'churn' then previous_mrr else 0 end as decimal(38, 2)) as churned_mrr,
-        cast(case when movement_type = 'reactivation' then mrr else 0 end as decimal(38, 2)) as reactivation_mrr
+        cast(case when movement_type = 'reactivation' then mrr else 0 end as decimal(38, 2)) as reactivation_mrr,
+        cast(coalesce(usage_revenue.usage_revenue, 0) as decimal(38, 2)) as usage_revenue
     from classified
+    left join usage_revenue
+        on classified.account_id = usage_revenue.account_id
+            and classified.month_start = usage_revenue.month_start
 )
 
 select * from final

@@ -1,7 +1,20 @@
 -- The MRR bridge per month over all accounts: starting MRR (last month's ending), the movements,
 -- ending MRR, paying accounts, and net / gross revenue retention of the accounts paying at the start.
+-- Beside MRR: the usage revenue of all accounts that month (metered prices; accounts without MRR too).
 with account_months as (
     select * from {{ ref('fct_account_mrr_monthly') }}
+),
+
+usage_revenue as (
+    select * from {{ ref('int_account_usage_revenue_monthly') }}
+),
+
+monthly_usage as (
+    select
+        month_start,
+        sum(usage_revenue) as usage_revenue
+    from usage_revenue
+    group by month_start
 ),
 
 summed as (
@@ -25,7 +38,7 @@ summed as (
 
 final as (
     select
-        month_start,
+        summed.month_start,
         cast(starting_mrr as decimal(38, 2)) as starting_mrr,
         cast(new_mrr as decimal(38, 2)) as new_mrr,
         cast(expansion_mrr as decimal(38, 2)) as expansion_mrr,
@@ -40,8 +53,11 @@ final as (
         cast(churned_accounts as {{ dbt.type_int() }}) as churned_accounts,
         cast(reactivated_accounts as {{ dbt.type_int() }}) as reactivated_accounts,
         {{ safe_divide('starting_mrr + expansion_mrr - contraction_mrr - churned_mrr', 'starting_mrr') }} as nrr,
-        {{ safe_divide('starting_mrr - contraction_mrr - churned_mrr', 'starting_mrr') }} as grr
+        {{ safe_divide('starting_mrr - contraction_mrr - churned_mrr', 'starting_mrr') }} as grr,
+        cast(coalesce(monthly_usage.usage_revenue, 0) as decimal(38, 2)) as usage_revenue
     from summed
+    left join monthly_usage
+        on summed.month_start = monthly_usage.month_start
 )
 
 select * from final

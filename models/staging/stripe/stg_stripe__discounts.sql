@@ -12,6 +12,8 @@ kept as (
         customer_id,
         subscription_id,
         invoice_id,
+        invoice_item_id,
+        amount_minor,
         started_at,
         ended_at
     from base

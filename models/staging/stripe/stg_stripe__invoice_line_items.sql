@@ -12,6 +12,7 @@ kept as (
         price_id,
         amount,
         discount_amount,
+        unit_amount_excluding_tax,
         currency,
         quantity,
         period_start_at,

@@ -1,4 +1,4 @@
--- Prices in decimal units of their currency.
+-- Prices in decimal units of their currency; deleted prices kept (what they billed still resolves).
 with base as (
     select * from {{ ref('base_stripe__price') }}
 ),
@@ -11,7 +11,10 @@ kept as (
         currency,
         recurring_interval,
         recurring_interval_count,
-        price_type
+        price_type,
+        usage_type,
+        billing_scheme,
+        is_deleted
     from base
     where rejection_reason is null
         and delivery_rank = 1

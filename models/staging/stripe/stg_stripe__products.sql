@@ -6,7 +6,9 @@ with base as (
 kept as (
     select
         product_id,
-        product_name
+        product_name,
+        unit_label,
+        is_deleted
     from base
     where rejection_reason is null
         and delivery_rank = 1

@@ -93,6 +93,7 @@ class CustomerPlan:
     created_ms: int
     tax_rate: float
     is_deleted: bool = False
+    livemode: bool = True  # False: a Stripe test-mode customer (its rows land beside the live ones)
     subscriptions: list[SubscriptionPlan] = field(default_factory=list)
 
 

@@ -3,9 +3,10 @@
 MRR at a moment = for each subscription that is `active` or `past_due` at that moment: the sum over
 its items of unit_amount x quantity normalised to a month (year / 12, week x 52 / 12, divided by the
 interval count), net of a coupon in force (percent off, or amount off per billing interval
-normalised the same way), converted with the FX rate in force that day. Trials, one-time charges
-and taxes are excluded; `unpaid` and `canceled` count nothing. Monthly MRR is taken at the end of
-the month's last day (the end date for the last month), from the account's first paid month on.
+normalised the same way), converted with the FX rate in force that day. Trials, one-time charges,
+taxes, metered prices (usage revenue) and test-mode customers are excluded; `unpaid` and `canceled`
+count nothing. Monthly MRR is taken at the end of the month's last day (the end date for the last
+month), from the account's first paid month on.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from accountpulse.generator.catalog import Catalog
 from accountpulse.generator.clock import day_start, month_start, month_starts, next_month_start
 from accountpulse.generator.pricing import minor_per_major
 from accountpulse.generator.stripe import COUNTED_STATUSES, StripeData, SubscriptionRun, snapshot_at
+from accountpulse.generator.stripe_layout import is_metered
 
 JUST_BEFORE = timedelta(microseconds=1)
 
@@ -28,7 +30,10 @@ def run_mrr_minor(run: SubscriptionRun, moment: datetime) -> Fraction:
     snap = snapshot_at(run, moment)
     if snap is None or snap.status not in COUNTED_STATUSES or not snap.items:
         return Fraction(0)
-    gross = sum((Fraction(p.unit_amount * q) * p.monthly_factor() for p, q in snap.items), Fraction(0))
+    if not run.customer.livemode:
+        return Fraction(0)  # test-mode rows are never revenue
+    licensed = [(p, q) for p, q in snap.items if not is_metered(p)]  # metered usage is never MRR
+    gross = sum((Fraction(p.unit_amount * q) * p.monthly_factor() for p, q in licensed), Fraction(0))
     coupon = run.coupon
     if coupon is not None and run.discount_in_force(moment):
         if coupon.percent_off is not None:

@@ -16,7 +16,7 @@ import numpy as np
 from accountpulse.generator import stories
 from accountpulse.generator.billing import BillingBook, plan_billing
 from accountpulse.generator.catalog import Catalog, load_catalog
-from accountpulse.generator.clock import MS_DAY, day_number, ms_of
+from accountpulse.generator.clock import MS_DAY, datetime_of, day_number, ms_of
 from accountpulse.generator.config import GeneratorConfig
 from accountpulse.generator.ids import hex_ids, rng_for, uuids
 from accountpulse.generator.population import (
@@ -30,6 +30,7 @@ from accountpulse.generator.population import (
 )
 from accountpulse.generator.pricing import TIERS
 from accountpulse.generator.stripe import StripeData, simulate
+from accountpulse.generator.stripe_layout import add_layout_customers, land_fivetran_layout
 
 UNRESOLVED_USERS_MIN = 3
 
@@ -74,6 +75,7 @@ def build_world(config: GeneratorConfig) -> World:
     stories.cast(accounts, catalog, start_day, end_day, seed)
     finish_names(accounts)
     book = plan_billing(accounts, start_day, end_day, seed, spare_ids)
+    add_layout_customers(book, accounts, start_day)
 
     parts: list[Members] = []
     identities: dict[str, list] = {"user_id": [], "anonymous_id": [], "name": [], "email": [], "role": []}
@@ -104,6 +106,7 @@ def build_world(config: GeneratorConfig) -> World:
     stories.plant(accounts, members, catalog, end_day, seed)
 
     stripe = simulate(book, end_day, seed, seats_counter(members))
+    land_fivetran_layout(stripe, datetime_of((end_day + 1) * MS_DAY))
     tier_ms = {
         account: (
             np.array([ms_of(at) for at, _ in changes], dtype=np.int64),

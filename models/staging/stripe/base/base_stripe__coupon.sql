@@ -11,9 +11,11 @@ flagged as (
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
         cast(lower(duration) as {{ dbt.type_string() }}) as duration,
         cast(duration_in_months as {{ dbt.type_bigint() }}) as duration_in_months,
+        {{ stripe_fivetran_flags() }},
         case
             when {{ key_value('id') }} is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=false, live='coalesce(livemode, true)') }}
         end as rejection_reason
     from source
 ),

@@ -1,5 +1,6 @@
 -- Every raw Stripe customer: house names, the account id read from metadata JSON, and a
--- metadata status so unparseable, missing or conflicting links are counted (the customer is always kept).
+-- metadata status so unparseable, missing or conflicting links are counted (the customer is kept, deleted
+-- or not: a deleted customer's past revenue stays; test-mode customers are set aside).
 with source as (
     {{ raw_table('stripe', 'customer') }}
 ),
@@ -12,6 +13,7 @@ renamed as (
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
         coalesce(is_deleted, false) as is_deleted,
+        {{ stripe_fivetran_flags() }},
         cast(metadata as {{ dbt.type_string() }}) as metadata_json,
         cast(nullif(trim({{ json_text_value('metadata', 'account_id') }}), '') as {{ dbt.type_string() }})
             as metadata_account_id,
@@ -43,6 +45,9 @@ linked as (
         created_at,
         currency,
         is_deleted,
+        is_live_mode,
+        is_deleted_at_source,
+        synced_at,
         metadata_json,
         case
             when lowest_account_id <> highest_account_id then null
@@ -62,6 +67,7 @@ flagged as (
         case
             when customer_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=false) }}
         end as rejection_reason
     from linked
 ),

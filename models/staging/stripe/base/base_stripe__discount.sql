@@ -12,8 +12,22 @@ flagged as (
         {{ key_value('customer_id') }} as customer_id,
         {{ key_value('subscription_id') }} as subscription_id,
         {{ key_value('invoice_id') }} as invoice_id,
+        {{ key_value('invoice_item_id') }} as invoice_item_id,
+        -- minor units of the currency of the invoice it discounted (a discount row has no currency)
+        cast(amount as {{ dbt.type_bigint() }}) as amount_minor,
         cast({{ adapter.quote('start') }} as {{ dbt.type_timestamp() }}) as started_at,
-        cast({{ adapter.quote('end') }} as {{ dbt.type_timestamp() }}) as ended_at,
+        -- a discount deleted at the source (removed) ends when Fivetran saw it deleted, if not before
+        case
+            when coalesce(_fivetran_deleted, false)
+                and _fivetran_synced is not null
+                and ({{ adapter.quote('end') }} is null or {{ adapter.quote('end') }} > _fivetran_synced)
+                then cast(_fivetran_synced as {{ dbt.type_timestamp() }})
+            else cast({{ adapter.quote('end') }} as {{ dbt.type_timestamp() }})
+        end as ended_at,
+        -- Fivetran's discount rows carry no livemode: a test-mode discount attaches to a test-mode
+        -- subscription or invoice, which is set aside
+        coalesce(_fivetran_deleted, false) as is_deleted_at_source,
+        cast(_fivetran_synced as {{ dbt.type_timestamp() }}) as synced_at,
         case
             when {{ key_value('id') }} is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason

@@ -15,6 +15,8 @@ renamed as (
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
         {{ minor_to_decimal('subtotal', 'currency') }} as subtotal,
         {{ minor_to_decimal('total', 'currency') }} as total,
+        {{ stripe_fivetran_flags() }},
+        coalesce(is_deleted, false) as is_deleted,
         type_drift_reason
     from source
 ),
@@ -25,6 +27,9 @@ flagged as (
         case
             when invoice_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=true) }}
+            -- Stripe deletes only draft invoices: a deleted invoice never billed
+            when is_deleted then 'deleted_at_source'
             when created_at is null then 'missing_timestamp'
             when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
         end as rejection_reason

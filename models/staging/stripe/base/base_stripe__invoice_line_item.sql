@@ -10,6 +10,7 @@ renamed as (
         {{ key_value('invoice_id') }} as invoice_id,
         {{ key_value('subscription_id') }} as subscription_id,
         {{ key_value('subscription_item_id') }} as subscription_item_id,
+        -- plan_id names a price, or a legacy plan (int_prices_unioned_with_plans)
         {{ key_value('plan_id') }} as price_id,
         {{ minor_to_decimal('amount', 'currency') }} as amount,
         {{ minor_to_decimal('coalesce(discount_amount, 0)', 'currency') }} as discount_amount,
@@ -19,6 +20,9 @@ renamed as (
         cast(period_end as {{ dbt.type_timestamp() }}) as period_end_at,
         coalesce(proration, false) as is_proration,
         cast(lower({{ adapter.quote('type') }}) as {{ dbt.type_string() }}) as line_type,
+        -- a decimal string in minor units (Stripe keeps sub-cent precision)
+        {{ minor_to_decimal(safe_text_to_number('unit_amount_excluding_tax'), 'currency') }} as unit_amount_excluding_tax,
+        {{ stripe_fivetran_flags() }},
         type_drift_reason
     from source
 ),
@@ -29,6 +33,7 @@ flagged as (
         case
             when invoice_line_item_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=true) }}
             when period_start_at is null or period_end_at is null then 'missing_timestamp'
             when {{ before_earliest_billing_date(['period_start_at', 'period_end_at']) }} then 'implausible_time'
             when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'

@@ -1,4 +1,5 @@
--- Prices with amounts in decimal units of their currency; unknown currencies set aside.
+-- Prices with amounts in decimal units of their currency; unknown currencies and test-mode prices set aside.
+-- Deleted prices are kept: lines billed on them still resolve.
 with source as (
     {{ raw_table('stripe', 'price') }}
 ),
@@ -7,11 +8,17 @@ renamed as (
     select
         {{ key_value('id') }} as price_id,
         {{ key_value('product_id') }} as product_id,
-        {{ minor_to_decimal('unit_amount', 'currency') }} as unit_amount,
+        -- unit_amount_decimal (text) where unit_amount is empty, e.g. a price with sub-cent units
+        {{ minor_to_decimal('coalesce(cast(unit_amount as ' ~ dbt.type_float() ~ '), ' ~ safe_text_to_number('unit_amount_decimal') ~ ')', 'currency') }}
+            as unit_amount,
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
         cast(lower(recurring_interval) as {{ dbt.type_string() }}) as recurring_interval,
         cast(coalesce(recurring_interval_count, 1) as {{ dbt.type_bigint() }}) as recurring_interval_count,
         cast(lower({{ adapter.quote('type') }}) as {{ dbt.type_string() }}) as price_type,
+        cast(lower(recurring_usage_type) as {{ dbt.type_string() }}) as usage_type,
+        cast(lower(billing_scheme) as {{ dbt.type_string() }}) as billing_scheme,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ stripe_fivetran_flags() }},
         type_drift_reason
     from source
 ),
@@ -22,6 +29,7 @@ flagged as (
         case
             when price_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=false) }}
             when lower(currency) not in (select lower(fx_rate.currency) from {{ ref('fx_rates') }} as fx_rate) then 'unknown_currency'
             when unit_amount < 0 then 'negative_amount'
         end as rejection_reason

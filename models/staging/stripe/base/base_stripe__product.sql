@@ -7,9 +7,13 @@ flagged as (
     select
         {{ key_value('id') }} as product_id,
         cast(name as {{ dbt.type_string() }}) as product_name,
+        cast(unit_label as {{ dbt.type_string() }}) as unit_label,
+        coalesce(is_deleted, false) as is_deleted,
+        {{ stripe_fivetran_flags() }},
         case
             when {{ key_value('id') }} is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=false, live='coalesce(livemode, true)') }}
         end as rejection_reason
     from source
 ),

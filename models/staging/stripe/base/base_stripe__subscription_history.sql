@@ -20,6 +20,7 @@ renamed as (
         cast(coalesce(_fivetran_start, _fivetran_synced, created) as {{ dbt.type_timestamp() }}) as valid_from,
         cast(_fivetran_end as {{ dbt.type_timestamp() }}) as valid_to,
         coalesce(_fivetran_active, _fivetran_end is null) as is_current_version,
+        {{ stripe_fivetran_flags() }},
         type_drift_reason
     from source
 ),
@@ -30,6 +31,7 @@ flagged as (
         case
             when subscription_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=true) }}
             when valid_from is null then 'missing_timestamp'
             when customer_id is null then 'missing_customer_id'
         end as rejection_reason

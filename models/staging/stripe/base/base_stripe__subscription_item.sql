@@ -7,9 +7,11 @@ renamed as (
     select
         {{ key_value('id') }} as subscription_item_id,
         {{ key_value('subscription_id') }} as subscription_id,
+        -- plan_id names a price, or a legacy plan (int_prices_unioned_with_plans)
         {{ key_value('plan_id') }} as price_id,
         cast(coalesce(quantity, 1) as {{ dbt.type_bigint() }}) as quantity,
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
+        {{ stripe_fivetran_flags(has_livemode=false) }},
         type_drift_reason
     from source
 ),
@@ -20,6 +22,7 @@ flagged as (
         case
             when subscription_item_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
+            {{- stripe_set_aside_reasons(set_aside_deleted=true) }}
             when quantity < 0 then 'negative_quantity'
         end as rejection_reason
     from renamed
