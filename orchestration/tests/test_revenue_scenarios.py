@@ -494,7 +494,7 @@ def build_fixture() -> StripeFixture:
     fx.discount("di_d", "LAUNCH25", "cus_d", "sub_d1", d_periods[0][0], ts("2025-04-05 09:00:00"), discounted)
 
     # E: EUR 100/month with EUR 10 off forever from 2025-06-01 -> 90 × 1.08 = 97.20 (Jun, new);
-    # the 2026-01-01 rate 1.10 -> 99.00 (Jan 2026, expansion 1.80).
+    # the 2026-01-01 rate 1.10 -> 99.00: the subscription did not change (Jan 2026, fx +1.80).
     fx.coupon("PARTNER10", "forever", amount_off=1_000, currency="eur")
     e_invoices = fx.monthly_subscription(
         "cus_e",
@@ -521,7 +521,7 @@ def build_fixture() -> StripeFixture:
     fx.discount("di_e", "PARTNER10", "cus_e", "sub_e1", ts("2025-06-01 00:00:00"), None, e_invoices)
 
     # F: JPY 12,000/month from 2025-09-15 09:00 -> 12000 × 0.0067 = 80.40 (Sep, new);
-    # 12000 × 0.0065 = 78.00 from 2026 (Jan 2026, contraction 2.40).
+    # 12000 × 0.0065 = 78.00 from 2026 (Jan 2026, fx −2.40).
     fx.monthly_subscription(
         "cus_f", "sub_f1", "si_f1", "price_team_jpy", 1, 12_000, "2025-09-15 09:00:00", currency="jpy"
     )
@@ -536,6 +536,22 @@ def build_fixture() -> StripeFixture:
             }
         ],
     )
+
+    # X: EUR 100/month from 2025-11-01 -> 100 × 1.08 = 108.00 (Nov, new); a second EUR 100 subscription
+    # from 2026-01-10 09:00, in the month the rate moves to 1.10 -> 200 × 1.10 = 220.00 (Jan 2026): the
+    # previous 100 at the new rate is 110.00, so fx +2.00 and expansion 220.00 − 110.00 = 110.00.
+    fx.group("acct_fx", "Account X")
+    fx.customer("cus_x", '{"account_id": "acct_fx"}', currency="eur")
+    for subscription_id, start in (("sub_x1", "2025-11-01 00:00:00"), ("sub_x2", "2026-01-10 09:00:00")):
+        item_id = subscription_id.replace("sub_", "si_")
+        fx.monthly_subscription(
+            "cus_x", subscription_id, item_id, "price_team_eur_100", 1, 10_000, start, currency="eur"
+        )
+        fx.versions(
+            subscription_id,
+            "cus_x",
+            [{"at": ts(start), "status": "active", "period": monthly_periods(start)[0]}],
+        )
 
     # G: a 14-day trial of 10 seats at $15 from 2025-06-20 09:00 ($0 line; no MRR in June), converting
     # on 2025-07-04 09:00 -> 150 (Jul, new).
@@ -664,8 +680,8 @@ def months_between(first: str, last: str) -> list[date]:
     return result
 
 
-# account -> (first month, {month: (month-end MRR, movement, movement amount)}); the months not listed
-# keep the previous MRR ('unchanged', amount 0). Rows run to the as-of month.
+# account -> (first month, {month: (month-end MRR, movement, movement amount[, fx_mrr])}); the months
+# not listed keep the previous MRR ('unchanged', amount 0). Rows run to the as-of month.
 EXPECTED_MOVEMENTS = {
     "acct_a": (
         "2025-01",
@@ -690,10 +706,12 @@ EXPECTED_MOVEMENTS = {
             "2025-04": ("600.00", "expansion", "150.00"),
         },
     ),
-    "acct_e": ("2025-06", {"2025-06": ("97.20", "new", "97.20"), "2026-01": ("99.00", "expansion", "1.80")}),
-    "acct_f": (
-        "2025-09",
-        {"2025-09": ("80.40", "new", "80.40"), "2026-01": ("78.00", "contraction", "2.40")},
+    # exchange-rate changes are fx_mrr (the 4th value), not expansion or contraction
+    "acct_e": ("2025-06", {"2025-06": ("97.20", "new", "97.20"), "2026-01": ("99.00", "fx", "0", "1.80")}),
+    "acct_f": ("2025-09", {"2025-09": ("80.40", "new", "80.40"), "2026-01": ("78.00", "fx", "0", "-2.40")}),
+    "acct_fx": (
+        "2025-11",
+        {"2025-11": ("108.00", "new", "108.00"), "2026-01": ("220.00", "expansion", "110.00", "2.00")},
     ),
     "acct_g": ("2025-07", {"2025-07": ("150.00", "new", "150.00")}),
     "acct_h": ("2025-08", {"2025-08": ("250.00", "new", "250.00")}),
@@ -708,6 +726,7 @@ MOVEMENT_COLUMNS = {
     "churn": "churned_mrr",
     "reactivation": "reactivation_mrr",
 }
+ACCOUNT_MONTH_COLUMNS = ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values(), "fx_mrr"]
 
 
 def expected_account_months(movements: dict | None = None) -> dict[tuple[str, date], dict]:
@@ -715,7 +734,7 @@ def expected_account_months(movements: dict | None = None) -> dict[tuple[str, da
     for account, (first, events) in (EXPECTED_MOVEMENTS if movements is None else movements).items():
         previous = Decimal("0")
         for month_start in months_between(first, AS_OF[:7]):
-            mrr, movement, amount = events.get(
+            mrr, movement, amount, *fx_mrr = events.get(
                 month_start.strftime("%Y-%m"), (str(previous), "unchanged", "0")
             )
             row = {
@@ -724,6 +743,7 @@ def expected_account_months(movements: dict | None = None) -> dict[tuple[str, da
                 "previous_mrr": previous,
                 "movement_type": movement,
                 **{column: Decimal("0") for column in MOVEMENT_COLUMNS.values()},
+                "fx_mrr": Decimal(fx_mrr[0] if fx_mrr else "0"),
             }
             if movement in MOVEMENT_COLUMNS:
                 row[MOVEMENT_COLUMNS[movement]] = Decimal(amount)
@@ -741,6 +761,7 @@ EXPECTED_CURRENT = {
     "acct_c": ("160.00", 8, "2026-05-10", "usd", "paying", "2025-02-10"),
     "acct_d": ("600.00", 3, "2026-05-05", "usd", "paying", "2025-01-05"),
     "acct_e": ("99.00", 1, "2026-05-01", "eur", "paying", "2025-06-01"),
+    "acct_fx": ("220.00", 2, "2026-05-01", "eur", "paying", "2025-11-01"),
     "acct_f": ("78.00", 1, "2026-04-15", "jpy", "paying", "2025-09-15"),
     "acct_g": ("150.00", 10, "2026-05-04", "usd", "paying", "2025-07-04"),
     "acct_h": ("250.00", 1, "2026-05-01", "usd", "paying", "2025-08-01"),
@@ -788,12 +809,12 @@ def write_postgres(dbname: str, fixture: StripeFixture) -> None:
 
 ACCOUNT_MONTH_SQL = """
 select account_id, month_start, mrr, arr, previous_mrr, movement_type,
-       new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr
+       new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr, fx_mrr
 from marts.fct_account_mrr_monthly
 """
 SUMMARY_SQL = """
 select month_start, starting_mrr, new_mrr, expansion_mrr, contraction_mrr, churned_mrr,
-       reactivation_mrr, ending_mrr, paying_accounts, nrr, grr
+       reactivation_mrr, ending_mrr, paying_accounts, nrr, grr, fx_mrr
 from marts.fct_mrr_summary_monthly
 """
 CURRENT_SQL = """
@@ -887,45 +908,42 @@ def check_results(results: dict[str, list[tuple]]) -> None:
     assert sorted(got) == sorted(expected), set(got) ^ set(expected)
     for key, want in expected.items():
         row = got[key]
-        actual = dict(
-            zip(
-                ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values()],
-                [row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10]],
-                strict=True,
-            )
-        )
+        actual = dict(zip(ACCOUNT_MONTH_COLUMNS, row[2:], strict=True))
         assert actual == want, (key, actual, want)
 
     summary = {row[0]: row for row in results["summary"]}
     assert sorted(summary) == months_between("2025-01", AS_OF[:7])
-    # Dec 2025 ends at 166.67 + 160 + 600 + 97.20 + 80.40 + 150 + 250 = 1504.27; in Jan 2026 A churns
-    # (166.67), E gains 1.80 and F loses 2.40 on the new FX rates: 1504.27 - 166.67 + 1.80 - 2.40 = 1337.00
+    # Dec 2025 ends at 166.67 + 160 + 600 + 97.20 + 80.40 + 150 + 250 + 108 (X) = 1612.27; in Jan 2026
+    # A churns (166.67), X expands 110.00 at constant rates, and the new rates move E +1.80, F −2.40 and
+    # X +2.00 (fx 1.40): 1612.27 + 110.00 - 166.67 + 1.40 = 1557.00
     jan = summary[date(2026, 1, 1)]
     assert jan[1:9] == (
-        Decimal("1504.27"),
+        Decimal("1612.27"),
         Decimal("0.00"),
-        Decimal("1.80"),
-        Decimal("2.40"),
+        Decimal("110.00"),
+        Decimal("0.00"),
         Decimal("166.67"),
         Decimal("0.00"),
-        Decimal("1337.00"),
-        6,
+        Decimal("1557.00"),
+        7,
     )
-    assert jan[9] == pytest.approx(1337.00 / 1504.27)  # NRR
-    assert jan[10] == pytest.approx(1335.20 / 1504.27)  # GRR leaves the expansion out
-    # Mar 2026: K is new (10), A comes back (90): 1377.00 + 10 + 90 = 1477.00
+    assert jan[11] == Decimal("1.40")  # fx_mrr
+    # retention at constant rates: fx left out
+    assert jan[9] == pytest.approx((1612.27 + 110.00 - 166.67) / 1612.27)  # NRR
+    assert jan[10] == pytest.approx((1612.27 - 166.67) / 1612.27)  # GRR leaves the expansion out
+    # Mar 2026: K is new (10), A comes back (90): 1597.00 + 10 + 90 = 1697.00
     mar = summary[date(2026, 3, 1)]
     assert mar[1:9] == (
-        Decimal("1377.00"),
+        Decimal("1597.00"),
         Decimal("10.00"),
         Decimal("0.00"),
         Decimal("0.00"),
         Decimal("0.00"),
         Decimal("90.00"),
-        Decimal("1477.00"),
-        9,
+        Decimal("1697.00"),
+        10,
     )
-    assert mar[9] == pytest.approx(1.0) and mar[10] == pytest.approx(1.0)
+    assert mar[9] == pytest.approx(1.0) and mar[10] == pytest.approx(1.0) and mar[11] == Decimal("0.00")
     first = summary[date(2025, 1, 1)]
     assert first[1] == Decimal("0.00") and first[9] is None and first[10] is None  # nothing to retain yet
 
@@ -1109,13 +1127,7 @@ CREDIT_CURRENT = {
 def check_credit_results(results: dict[str, list[tuple]]) -> None:
     expected = expected_account_months(CREDIT_MOVEMENTS)
     got = {
-        (row[0], row[1]): dict(
-            zip(
-                ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values()],
-                row[2:],
-                strict=True,
-            )
-        )
+        (row[0], row[1]): dict(zip(ACCOUNT_MONTH_COLUMNS, row[2:], strict=True))
         for row in results["account_months"]
     }
     assert got == expected
