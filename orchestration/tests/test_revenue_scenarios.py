@@ -1204,18 +1204,24 @@ def test_a_partial_credit_line_stops_the_build_naming_it(tmp_path: Path) -> None
 # ------------------------------------------------------------------------------------------------
 
 # The main fixture reported in eur. Seed: eur 1.08 usd until 2025-12-31, 1.10 from 2026-01-01; jpy
-# 0.0067 then 0.0065 usd. Month-end MRR in eur = MRR in usd / the eur rate of that day:
+# 0.0067 then 0.0065 usd. Month-end MRR in eur = MRR in usd / the eur rate of that day; (MRR, movement,
+# fx_mrr):
 EUR_ACCOUNT_MONTHS = {
-    # D, $600: 600 / 1.08 = 555.555… -> 555.56; 600 / 1.10 = 545.4545… -> 545.45 (an FX contraction)
-    ("acct_d", date(2025, 12, 1)): (Decimal("555.56"), "unchanged"),
-    ("acct_d", date(2026, 1, 1)): (Decimal("545.45"), "contraction"),
-    # E, EUR 90: 90 × 1.08 / 1.08 = 90 and 90 × 1.10 / 1.10 = 90; in usd January is an FX expansion,
-    # in its own currency nothing moved
-    ("acct_e", date(2025, 12, 1)): (Decimal("90.00"), "unchanged"),
-    ("acct_e", date(2026, 1, 1)): (Decimal("90.00"), "unchanged"),
-    # F, JPY 12,000: 12000 × 0.0067 / 1.08 = 74.444… -> 74.44; 12000 × 0.0065 / 1.10 = 70.909… -> 70.91
-    ("acct_f", date(2025, 12, 1)): (Decimal("74.44"), "unchanged"),
-    ("acct_f", date(2026, 1, 1)): (Decimal("70.91"), "contraction"),
+    # D, $600: 600 / 1.08 = 555.555… -> 555.56; 600 / 1.10 = 545.4545… -> 545.45: only the rate moved,
+    # fx 545.45 - 555.56 = -10.11
+    ("acct_d", date(2025, 12, 1)): (Decimal("555.56"), "unchanged", Decimal("0.00")),
+    ("acct_d", date(2026, 1, 1)): (Decimal("545.45"), "fx", Decimal("-10.11")),
+    # E, EUR 90: 90 × 1.08 / 1.08 = 90 and 90 × 1.10 / 1.10 = 90; in usd January is fx, in its own
+    # currency nothing moved
+    ("acct_e", date(2025, 12, 1)): (Decimal("90.00"), "unchanged", Decimal("0.00")),
+    ("acct_e", date(2026, 1, 1)): (Decimal("90.00"), "unchanged", Decimal("0.00")),
+    # F, JPY 12,000: 12000 × 0.0067 / 1.08 = 74.444… -> 74.44; 12000 × 0.0065 / 1.10 = 70.909… -> 70.91,
+    # fx -3.53
+    ("acct_f", date(2025, 12, 1)): (Decimal("74.44"), "unchanged", Decimal("0.00")),
+    ("acct_f", date(2026, 1, 1)): (Decimal("70.91"), "fx", Decimal("-3.53")),
+    # X, EUR 100 -> 200 in January: in eur a pure expansion of 100, no fx
+    ("acct_fx", date(2025, 12, 1)): (Decimal("100.00"), "unchanged", Decimal("0.00")),
+    ("acct_fx", date(2026, 1, 1)): (Decimal("200.00"), "expansion", Decimal("0.00")),
 }
 
 
@@ -1230,8 +1236,8 @@ def test_reporting_currency_eur_converts_through_cross_rates(
 ) -> None:
     eur = eur_duckdb_results
     got = {(row[0], row[1]): row for row in eur["account_months"]}
-    for key, (mrr, movement) in EUR_ACCOUNT_MONTHS.items():
-        assert (got[key][2], got[key][5]) == (mrr, movement), key
+    for key, (mrr, movement, fx_mrr) in EUR_ACCOUNT_MONTHS.items():
+        assert (got[key][2], got[key][5], got[key][11]) == (mrr, movement, fx_mrr), key
     current = {row[0]: row[1] for row in eur["current"]}
     assert (current["acct_d"], current["acct_e"], current["acct_f"]) == (
         Decimal("545.45"),
