@@ -26,6 +26,7 @@ SELECT = [
     "+int_account_revenue_current",
     "+mon_billing_customers_unmapped",
     "+dim_accounts",
+    "+fct_account_billing_monthly",
 ]
 OPEN_END = datetime(9999, 12, 31, 23, 59, 59)
 
@@ -202,6 +203,32 @@ class StripeFixture:
                 }
             )
         return invoice_id
+
+    def credit_note(
+        self,
+        invoice_id: str,
+        total: int,
+        created: datetime,
+        refund_id: str | None = None,
+        voided_at: datetime | None = None,
+        credit_type: str = "post_payment",
+    ) -> None:
+        """A credit note in Fivetran's layout (no customer_id: the invoice's). Minor units."""
+        invoice = next(row for row in self.rows["invoice"] if row["id"] == invoice_id)
+        self.rows["credit_note"].append(
+            {
+                "id": self.next_id("cn"),
+                "invoice_id": invoice_id,
+                "created": created,
+                "currency": invoice["currency"],
+                "total": total,
+                "status": "void" if voided_at else "issued",
+                "type": credit_type,
+                "reason": "order_change",
+                "voided_at": voided_at,
+                "refund_id": refund_id,
+            }
+        )
 
     def coupon(
         self, coupon_id: str, duration: str, percent_off=None, amount_off=None, currency=None, months=None
@@ -827,6 +854,10 @@ select account_id, account_name, current_mrr, current_arr, licensed_seats, seat_
        next_renewal_date, lifecycle_status, is_billing_only
 from marts.dim_accounts
 """
+BILLING_SQL = """
+select account_id, month_start, mrr, invoiced, paid, credited, refunded, invoice_count, credit_note_count
+from marts.fct_account_billing_monthly
+"""
 UNMAPPED_SQL = """
 select customer_id, mapping_status, account_id, current_mrr from monitoring.mon_billing_customers_unmapped
 """
@@ -851,6 +882,7 @@ def _results(fetch) -> dict[str, list[tuple]]:
             "current": CURRENT_SQL,
             "unmapped": UNMAPPED_SQL,
             "dim_accounts": DIM_SQL,
+            "billing": BILLING_SQL,
         }.items()
     }
 
@@ -1030,7 +1062,10 @@ def build_credit_fixture(partial_credit: bool = False) -> StripeFixture:
     # item, price, period, quantity) and not billed again: a credit, a cash event. The subscription
     # still runs at 5 seats, so MRR stays 100 (unchanged every month; a sum of the lines would read
     # 100 - 100 = 0 at the end of December: churn, then reactivation in January).
-    fx.monthly_subscription("cus_n", "sub_n1", "si_n1", "price_team_20", 5, 2_000, start)
+    # Credit notes beside the live lines change no MRR either: $40 of January's invoice refunded on
+    # 2026-01-15 (a post-payment credit note with a refund).
+    n_invoices = fx.monthly_subscription("cus_n", "sub_n1", "si_n1", "price_team_20", 5, 2_000, start)
+    fx.credit_note(n_invoices[2], 4_000, ts("2026-01-15 10:00:00"), refund_id="re_n")
     fx.invoice(
         "cus_n",
         "sub_n1",
@@ -1084,10 +1119,18 @@ def build_credit_fixture(partial_credit: bool = False) -> StripeFixture:
     )
     fx.item("si_o1", "sub_o1", "price_team_20", 8, periods[0][0])
     fx.versions("sub_o1", "cus_o", [{"at": periods[0][0], "status": "active", "period": periods[0]}])
+    # O: March's $160 credited in full to the customer's balance on 2026-03-05 (no refund): MRR stays 160.
+    march_o = next(
+        row["id"]
+        for row in fx.rows["invoice"]
+        if row["customer_id"] == "cus_o" and row["created"] == periods[4][0]
+    )
+    fx.credit_note(march_o, 16_000, ts("2026-03-05 10:00:00"))
 
     # P: 1 seat at $30 = 30 (Nov, new); a $30 credit note on 2025-12-10 (a negative one-time line) is
-    # a cash event: MRR stays 30.
-    fx.monthly_subscription("cus_p", "sub_p1", "si_p1", "price_team_30", 1, 3_000, start)
+    # a cash event: MRR stays 30. A credit note on February's invoice voided the next day credits nothing.
+    p_invoices = fx.monthly_subscription("cus_p", "sub_p1", "si_p1", "price_team_30", 1, 3_000, start)
+    fx.credit_note(p_invoices[3], 3_000, ts("2026-02-10 10:00:00"), voided_at=ts("2026-02-11 10:00:00"))
     credit_at = ts("2025-12-10 10:00:00")
     fx.invoice(
         "cus_p",
@@ -1144,6 +1187,32 @@ def check_credit_results(results: dict[str, list[tuple]]) -> None:
         3,
     )
     assert {row[0]: row[1:] for row in results["current"]} == CREDIT_CURRENT
+    billing = {(row[0], row[1]): row[2:] for row in results["billing"]}
+    for key, want in CREDIT_BILLING.items():
+        assert billing[key] == want, (key, billing[key], want)
+    # every month of MRR has its billing row, and credit notes moved no MRR (CREDIT_MOVEMENTS above)
+    assert {key: row[0] for key, row in billing.items()} == {
+        key: row["mrr"] for key, row in expected_account_months(CREDIT_MOVEMENTS).items()
+    }
+
+
+def _billing(mrr, invoiced, paid, credited, refunded, invoices, credit_notes) -> tuple:
+    money = [Decimal(value) for value in (mrr, invoiced, paid, credited, refunded)]
+    return (*money, invoices, credit_notes)
+
+
+# (account, month) -> (mrr, invoiced, paid, credited, refunded, invoices, credit notes). The fixture's
+# invoices carry no amount_paid: a paid invoice's positive total counts as paid.
+CREDIT_BILLING = {
+    # N, December: the $100 invoice and the -$100 credit invoice (paid, nothing to pay) -> 0 invoiced,
+    # 100 paid; January: $100 invoiced and paid, $40 credited and refunded; MRR 100 throughout
+    ("acct_n", date(2025, 12, 1)): _billing("100", "0", "100", "0", "0", 2, 0),
+    ("acct_n", date(2026, 1, 1)): _billing("100", "100", "100", "40", "40", 1, 1),
+    # O, March: $160 invoiced and paid, all of it credited to the balance (no refund)
+    ("acct_o", date(2026, 3, 1)): _billing("160", "160", "160", "160", "0", 1, 1),
+    # P, February: the credit note was voided -> nothing credited
+    ("acct_p", date(2026, 2, 1)): _billing("30", "30", "30", "0", "0", 1, 0),
+}
 
 
 @pytest.fixture(scope="module")
@@ -1166,6 +1235,35 @@ def test_reversed_and_rebilled_lines_postgres_match_duckdb(
     postgres = build_postgres(tmp_path, pg_database, build_credit_fixture())
     check_credit_results(postgres)
     assert postgres == credit_duckdb_results
+
+
+@pytest.mark.slow
+def test_without_a_credit_note_table_the_build_passes_and_credits_nothing(
+    tmp_path: Path, credit_duckdb_results: dict[str, list[tuple]]
+) -> None:
+    """credit_note is optional: a Stripe account that never issued one has no such table."""
+    db = tmp_path / "revenue.duckdb"
+    write_duckdb(db, build_credit_fixture())
+    con = duckdb.connect(str(db))
+    con.execute("drop table stripe.credit_note")
+    con.close()
+    run_dbt(build_args(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        results = _results(lambda sql: con.execute(sql).fetchall())
+    finally:
+        con.close()
+    # MRR as with credit notes; billing the same but nothing credited or refunded
+    assert {name: rows for name, rows in results.items() if name != "billing"} == {
+        name: rows for name, rows in credit_duckdb_results.items() if name != "billing"
+    }
+    with_notes = {(row[0], row[1]): row for row in credit_duckdb_results["billing"]}
+    for row in results["billing"]:
+        (account, month, mrr, invoiced, paid, credited, refunded, invoices, notes) = row
+        assert (credited, refunded, notes) == (Decimal("0.00"), Decimal("0.00"), 0)
+        assert (mrr, invoiced, paid, invoices) == (
+            with_notes[(account, month)][2:5] + (with_notes[(account, month)][7],)
+        )
 
 
 @pytest.mark.slow

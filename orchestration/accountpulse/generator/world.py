@@ -16,8 +16,9 @@ import numpy as np
 from accountpulse.generator import stories
 from accountpulse.generator.billing import BillingBook, plan_billing
 from accountpulse.generator.catalog import Catalog, load_catalog
-from accountpulse.generator.clock import MS_DAY, day_number, ms_of
+from accountpulse.generator.clock import MS_DAY, datetime_of, day_number, ms_of
 from accountpulse.generator.config import GeneratorConfig
+from accountpulse.generator.credit_notes import add_credit_notes
 from accountpulse.generator.ids import hex_ids, rng_for, uuids
 from accountpulse.generator.population import (
     Account,
@@ -104,6 +105,7 @@ def build_world(config: GeneratorConfig) -> World:
     stories.plant(accounts, members, catalog, end_day, seed)
 
     stripe = simulate(book, end_day, seed, seats_counter(members))
+    add_credit_notes(stripe.tables, seed, datetime_of((end_day + 1) * MS_DAY))
     tier_ms = {
         account: (
             np.array([ms_of(at) for at, _ in changes], dtype=np.int64),

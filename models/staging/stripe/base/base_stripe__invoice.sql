@@ -15,6 +15,8 @@ renamed as (
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,
         {{ minor_to_decimal('subtotal', 'currency') }} as subtotal,
         {{ minor_to_decimal('total', 'currency') }} as total,
+        {{ minor_to_decimal('amount_due', 'currency') }} as amount_due,
+        {{ minor_to_decimal('amount_paid', 'currency') }} as amount_paid,
         type_drift_reason
     from source
 ),
