@@ -242,7 +242,7 @@ def build_batches() -> tuple[Rows, Rows]:
 
 def _values(raw_name: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple]]:
     names = table("segment", raw_name).column_names
-    return names, [tuple(row[name] for name in names) for row in rows]
+    return names, [tuple(row.get(name) for name in names) for row in rows]
 
 
 def write_duckdb(path: Path, rows: Rows, create: bool) -> None:
