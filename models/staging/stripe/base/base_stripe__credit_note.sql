@@ -1,6 +1,6 @@
 -- Credit notes with amounts in decimal units of their currency. The raw table is optional (a Stripe
 -- account that never issued a credit note has none): raw_table() then reads it as no rows. Test-mode
--- rows (livemode false) are set aside unless var include_test_mode; unknown currencies too.
+-- rows (livemode false) are set aside unless var include_stripe_test_mode; unknown currencies too.
 with source as (
     {{ raw_table('stripe', 'credit_note') }}
 ),
@@ -19,7 +19,7 @@ renamed as (
         {{ minor_to_decimal('total', 'currency') }} as total,
         {{ minor_to_decimal('subtotal', 'currency') }} as subtotal,
         {{ key_value('refund_id') }} as refund_id,
-        coalesce(livemode, true) as is_livemode,
+        coalesce(livemode, true) as is_live_mode,
         type_drift_reason
     from source
 ),
@@ -30,8 +30,8 @@ flagged as (
         case
             when credit_note_id is null then 'missing_id'
             when type_drift_reason is not null then type_drift_reason
-            {%- if not var('include_test_mode', false) %}
-                when not is_livemode then 'test_mode'
+            {%- if not var('include_stripe_test_mode', false) %}
+                when not is_live_mode then 'test_mode'
             {%- endif %}
             when invoice_id is null then 'missing_invoice_id'
             when created_at is null then 'missing_timestamp'
