@@ -1,5 +1,5 @@
 -- The monthly MRR bridge ties out: starting + new + expansion + reactivation - contraction - churned
--- = ending; each month starts where the previous one ended; ending MRR equals the sum of the
+-- + fx = ending; each month starts where the previous one ended; ending MRR equals the sum of the
 -- account-months. Returns the months that break a rule.
 with summary as (
     select * from {{ ref('fct_mrr_summary_monthly') }}
@@ -30,7 +30,7 @@ with_prior as (
 broken as (
     select *
     from with_prior
-    where starting_mrr + new_mrr + expansion_mrr + reactivation_mrr - contraction_mrr - churned_mrr <> ending_mrr
+    where starting_mrr + new_mrr + expansion_mrr + reactivation_mrr - contraction_mrr - churned_mrr + fx_mrr <> ending_mrr
         or starting_mrr <> coalesce(prior_ending_mrr, 0)
         or ending_mrr <> coalesce(total_mrr, 0)
 )

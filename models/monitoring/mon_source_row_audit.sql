@@ -54,6 +54,8 @@ with audit as (
     {{ source_row_audit('base_stripe__invoice', 'stripe.invoice') }}
     union all
     {{ source_row_audit('base_stripe__invoice_line_item', 'stripe.invoice_line_item') }}
+    union all
+    {{ source_row_audit('base_stripe__credit_note', 'stripe.credit_note') }}
 ),
 
 flags as (

@@ -475,6 +475,40 @@ def test_discounts_have_a_subscription_row_and_one_per_invoice(con: duckdb.DuckD
     assert touched == con.execute("select count(*) from stripe.discount where type = 'invoice'").fetchone()[0]
 
 
+def test_credit_notes_and_invoice_amounts(con: duckdb.DuckDBPyConnection) -> None:
+    """Credit notes point at existing invoices, in their currency, after them, never above their total;
+    amount_paid is the amount due of paid invoices, 0 otherwise; amount_due is lowered by live
+    pre-payment credit notes only."""
+    notes = con.execute(
+        "select n.type, n.status, n.refund_id is not null, n.total, i.total, i.status, "
+        "n.currency = i.currency, n.created > i.created, n.voided_at is null or n.voided_at > n.created "
+        "from stripe.credit_note as n inner join stripe.invoice as i on n.invoice_id = i.id"
+    ).fetchall()
+    assert notes, "the generator should write some credit notes"
+    assert len(notes) == con.execute("select count(*) from stripe.credit_note").fetchone()[0]
+    for (
+        credit_type,
+        status,
+        refunded,
+        total,
+        invoice_total,
+        invoice_status,
+        same,
+        after,
+        voided_later,
+    ) in notes:
+        assert same and after and voided_later and 0 < total <= invoice_total
+        assert credit_type == ("post_payment" if invoice_status == "paid" else "pre_payment")
+        assert status in ("issued", "void") and not (refunded and credit_type == "pre_payment")
+    bad = con.execute(
+        "select count(*) from stripe.invoice as i "
+        "where amount_paid <> case when status = 'paid' then amount_due else 0 end "
+        "or amount_due <> total - coalesce((select sum(n.total) from stripe.credit_note as n "
+        "where n.invoice_id = i.id and n.type = 'pre_payment' and n.status = 'issued'), 0)"
+    ).fetchone()[0]
+    assert bad == 0
+
+
 def test_billing_only_and_unlinked_customers(
     con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]
 ) -> None:

@@ -191,6 +191,31 @@ def test_account_names_are_escaped(report: Path, marts: duckdb.DuckDBPyConnectio
     assert top_names <= headings, "top account names must read back exactly as text"
 
 
+def test_mrr_bridge_shows_fx_signed(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    """The MRR table and chart carry the FX movement beside the others, with its sign."""
+    text = report.read_text(encoding="utf-8")
+    assert "<th>FX</th>" in text
+    summary = pd.DataFrame(
+        {
+            "month_start": [pd.Timestamp("2026-01-01")],
+            "starting_mrr": [188.40],
+            "new_mrr": [0.0],
+            "expansion_mrr": [0.0],
+            "reactivation_mrr": [0.0],
+            "contraction_mrr": [39.0],
+            "churned_mrr": [0.0],
+            "fx_mrr": [-0.40],
+            "ending_mrr": [149.0],
+            "paying_accounts": [2],
+            "nrr": [0.793],
+            "grr": [0.793],
+        }
+    )
+    assert "-0.40" in page.mrr_table(summary)
+    bars = {trace.name: list(trace.y) for trace in figures.mrr_movements(summary).data if trace.type == "bar"}
+    assert bars["FX"] == [-0.40] and bars["Contraction"] == [-39.0]
+
+
 def test_page_pieces_escape_what_they_show() -> None:
     hostile = '<img src=x onerror=alert(1)> O\'Brien & "Co" 🚀'
     frame = pd.DataFrame({"account_id": ["a1"], "account_name": [hostile], "mrr_at_stake": [1234.5]})

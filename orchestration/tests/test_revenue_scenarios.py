@@ -26,6 +26,7 @@ SELECT = [
     "+int_account_revenue_current",
     "+mon_billing_customers_unmapped",
     "+dim_accounts",
+    "+fct_account_billing_monthly",
 ]
 OPEN_END = datetime(9999, 12, 31, 23, 59, 59)
 
@@ -202,6 +203,32 @@ class StripeFixture:
                 }
             )
         return invoice_id
+
+    def credit_note(
+        self,
+        invoice_id: str,
+        total: int,
+        created: datetime,
+        refund_id: str | None = None,
+        voided_at: datetime | None = None,
+        credit_type: str = "post_payment",
+    ) -> None:
+        """A credit note in Fivetran's layout (no customer_id: the invoice's). Minor units."""
+        invoice = next(row for row in self.rows["invoice"] if row["id"] == invoice_id)
+        self.rows["credit_note"].append(
+            {
+                "id": self.next_id("cn"),
+                "invoice_id": invoice_id,
+                "created": created,
+                "currency": invoice["currency"],
+                "total": total,
+                "status": "void" if voided_at else "issued",
+                "type": credit_type,
+                "reason": "order_change",
+                "voided_at": voided_at,
+                "refund_id": refund_id,
+            }
+        )
 
     def coupon(
         self, coupon_id: str, duration: str, percent_off=None, amount_off=None, currency=None, months=None
@@ -494,7 +521,7 @@ def build_fixture() -> StripeFixture:
     fx.discount("di_d", "LAUNCH25", "cus_d", "sub_d1", d_periods[0][0], ts("2025-04-05 09:00:00"), discounted)
 
     # E: EUR 100/month with EUR 10 off forever from 2025-06-01 -> 90 × 1.08 = 97.20 (Jun, new);
-    # the 2026-01-01 rate 1.10 -> 99.00 (Jan 2026, expansion 1.80).
+    # the 2026-01-01 rate 1.10 -> 99.00: the subscription did not change (Jan 2026, fx +1.80).
     fx.coupon("PARTNER10", "forever", amount_off=1_000, currency="eur")
     e_invoices = fx.monthly_subscription(
         "cus_e",
@@ -521,7 +548,7 @@ def build_fixture() -> StripeFixture:
     fx.discount("di_e", "PARTNER10", "cus_e", "sub_e1", ts("2025-06-01 00:00:00"), None, e_invoices)
 
     # F: JPY 12,000/month from 2025-09-15 09:00 -> 12000 × 0.0067 = 80.40 (Sep, new);
-    # 12000 × 0.0065 = 78.00 from 2026 (Jan 2026, contraction 2.40).
+    # 12000 × 0.0065 = 78.00 from 2026 (Jan 2026, fx −2.40).
     fx.monthly_subscription(
         "cus_f", "sub_f1", "si_f1", "price_team_jpy", 1, 12_000, "2025-09-15 09:00:00", currency="jpy"
     )
@@ -536,6 +563,22 @@ def build_fixture() -> StripeFixture:
             }
         ],
     )
+
+    # X: EUR 100/month from 2025-11-01 -> 100 × 1.08 = 108.00 (Nov, new); a second EUR 100 subscription
+    # from 2026-01-10 09:00, in the month the rate moves to 1.10 -> 200 × 1.10 = 220.00 (Jan 2026): the
+    # previous 100 at the new rate is 110.00, so fx +2.00 and expansion 220.00 − 110.00 = 110.00.
+    fx.group("acct_fx", "Account X")
+    fx.customer("cus_x", '{"account_id": "acct_fx"}', currency="eur")
+    for subscription_id, start in (("sub_x1", "2025-11-01 00:00:00"), ("sub_x2", "2026-01-10 09:00:00")):
+        item_id = subscription_id.replace("sub_", "si_")
+        fx.monthly_subscription(
+            "cus_x", subscription_id, item_id, "price_team_eur_100", 1, 10_000, start, currency="eur"
+        )
+        fx.versions(
+            subscription_id,
+            "cus_x",
+            [{"at": ts(start), "status": "active", "period": monthly_periods(start)[0]}],
+        )
 
     # G: a 14-day trial of 10 seats at $15 from 2025-06-20 09:00 ($0 line; no MRR in June), converting
     # on 2025-07-04 09:00 -> 150 (Jul, new).
@@ -664,8 +707,8 @@ def months_between(first: str, last: str) -> list[date]:
     return result
 
 
-# account -> (first month, {month: (month-end MRR, movement, movement amount)}); the months not listed
-# keep the previous MRR ('unchanged', amount 0). Rows run to the as-of month.
+# account -> (first month, {month: (month-end MRR, movement, movement amount[, fx_mrr])}); the months
+# not listed keep the previous MRR ('unchanged', amount 0). Rows run to the as-of month.
 EXPECTED_MOVEMENTS = {
     "acct_a": (
         "2025-01",
@@ -690,10 +733,12 @@ EXPECTED_MOVEMENTS = {
             "2025-04": ("600.00", "expansion", "150.00"),
         },
     ),
-    "acct_e": ("2025-06", {"2025-06": ("97.20", "new", "97.20"), "2026-01": ("99.00", "expansion", "1.80")}),
-    "acct_f": (
-        "2025-09",
-        {"2025-09": ("80.40", "new", "80.40"), "2026-01": ("78.00", "contraction", "2.40")},
+    # exchange-rate changes are fx_mrr (the 4th value), not expansion or contraction
+    "acct_e": ("2025-06", {"2025-06": ("97.20", "new", "97.20"), "2026-01": ("99.00", "fx", "0", "1.80")}),
+    "acct_f": ("2025-09", {"2025-09": ("80.40", "new", "80.40"), "2026-01": ("78.00", "fx", "0", "-2.40")}),
+    "acct_fx": (
+        "2025-11",
+        {"2025-11": ("108.00", "new", "108.00"), "2026-01": ("220.00", "expansion", "110.00", "2.00")},
     ),
     "acct_g": ("2025-07", {"2025-07": ("150.00", "new", "150.00")}),
     "acct_h": ("2025-08", {"2025-08": ("250.00", "new", "250.00")}),
@@ -708,6 +753,7 @@ MOVEMENT_COLUMNS = {
     "churn": "churned_mrr",
     "reactivation": "reactivation_mrr",
 }
+ACCOUNT_MONTH_COLUMNS = ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values(), "fx_mrr"]
 
 
 def expected_account_months(movements: dict | None = None) -> dict[tuple[str, date], dict]:
@@ -715,7 +761,7 @@ def expected_account_months(movements: dict | None = None) -> dict[tuple[str, da
     for account, (first, events) in (EXPECTED_MOVEMENTS if movements is None else movements).items():
         previous = Decimal("0")
         for month_start in months_between(first, AS_OF[:7]):
-            mrr, movement, amount = events.get(
+            mrr, movement, amount, *fx_mrr = events.get(
                 month_start.strftime("%Y-%m"), (str(previous), "unchanged", "0")
             )
             row = {
@@ -724,6 +770,7 @@ def expected_account_months(movements: dict | None = None) -> dict[tuple[str, da
                 "previous_mrr": previous,
                 "movement_type": movement,
                 **{column: Decimal("0") for column in MOVEMENT_COLUMNS.values()},
+                "fx_mrr": Decimal(fx_mrr[0] if fx_mrr else "0"),
             }
             if movement in MOVEMENT_COLUMNS:
                 row[MOVEMENT_COLUMNS[movement]] = Decimal(amount)
@@ -741,6 +788,7 @@ EXPECTED_CURRENT = {
     "acct_c": ("160.00", 8, "2026-05-10", "usd", "paying", "2025-02-10"),
     "acct_d": ("600.00", 3, "2026-05-05", "usd", "paying", "2025-01-05"),
     "acct_e": ("99.00", 1, "2026-05-01", "eur", "paying", "2025-06-01"),
+    "acct_fx": ("220.00", 2, "2026-05-01", "eur", "paying", "2025-11-01"),
     "acct_f": ("78.00", 1, "2026-04-15", "jpy", "paying", "2025-09-15"),
     "acct_g": ("150.00", 10, "2026-05-04", "usd", "paying", "2025-07-04"),
     "acct_h": ("250.00", 1, "2026-05-01", "usd", "paying", "2025-08-01"),
@@ -788,12 +836,12 @@ def write_postgres(dbname: str, fixture: StripeFixture) -> None:
 
 ACCOUNT_MONTH_SQL = """
 select account_id, month_start, mrr, arr, previous_mrr, movement_type,
-       new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr
+       new_mrr, expansion_mrr, contraction_mrr, churned_mrr, reactivation_mrr, fx_mrr
 from marts.fct_account_mrr_monthly
 """
 SUMMARY_SQL = """
 select month_start, starting_mrr, new_mrr, expansion_mrr, contraction_mrr, churned_mrr,
-       reactivation_mrr, ending_mrr, paying_accounts, nrr, grr
+       reactivation_mrr, ending_mrr, paying_accounts, nrr, grr, fx_mrr
 from marts.fct_mrr_summary_monthly
 """
 CURRENT_SQL = """
@@ -805,6 +853,10 @@ DIM_SQL = """
 select account_id, account_name, current_mrr, current_arr, licensed_seats, seat_utilization,
        next_renewal_date, lifecycle_status, is_billing_only
 from marts.dim_accounts
+"""
+BILLING_SQL = """
+select account_id, month_start, mrr, invoiced, paid, credited, refunded, invoice_count, credit_note_count
+from marts.fct_account_billing_monthly
 """
 UNMAPPED_SQL = """
 select customer_id, mapping_status, account_id, current_mrr from monitoring.mon_billing_customers_unmapped
@@ -830,6 +882,7 @@ def _results(fetch) -> dict[str, list[tuple]]:
             "current": CURRENT_SQL,
             "unmapped": UNMAPPED_SQL,
             "dim_accounts": DIM_SQL,
+            "billing": BILLING_SQL,
         }.items()
     }
 
@@ -887,45 +940,42 @@ def check_results(results: dict[str, list[tuple]]) -> None:
     assert sorted(got) == sorted(expected), set(got) ^ set(expected)
     for key, want in expected.items():
         row = got[key]
-        actual = dict(
-            zip(
-                ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values()],
-                [row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10]],
-                strict=True,
-            )
-        )
+        actual = dict(zip(ACCOUNT_MONTH_COLUMNS, row[2:], strict=True))
         assert actual == want, (key, actual, want)
 
     summary = {row[0]: row for row in results["summary"]}
     assert sorted(summary) == months_between("2025-01", AS_OF[:7])
-    # Dec 2025 ends at 166.67 + 160 + 600 + 97.20 + 80.40 + 150 + 250 = 1504.27; in Jan 2026 A churns
-    # (166.67), E gains 1.80 and F loses 2.40 on the new FX rates: 1504.27 - 166.67 + 1.80 - 2.40 = 1337.00
+    # Dec 2025 ends at 166.67 + 160 + 600 + 97.20 + 80.40 + 150 + 250 + 108 (X) = 1612.27; in Jan 2026
+    # A churns (166.67), X expands 110.00 at constant rates, and the new rates move E +1.80, F −2.40 and
+    # X +2.00 (fx 1.40): 1612.27 + 110.00 - 166.67 + 1.40 = 1557.00
     jan = summary[date(2026, 1, 1)]
     assert jan[1:9] == (
-        Decimal("1504.27"),
+        Decimal("1612.27"),
         Decimal("0.00"),
-        Decimal("1.80"),
-        Decimal("2.40"),
+        Decimal("110.00"),
+        Decimal("0.00"),
         Decimal("166.67"),
         Decimal("0.00"),
-        Decimal("1337.00"),
-        6,
+        Decimal("1557.00"),
+        7,
     )
-    assert jan[9] == pytest.approx(1337.00 / 1504.27)  # NRR
-    assert jan[10] == pytest.approx(1335.20 / 1504.27)  # GRR leaves the expansion out
-    # Mar 2026: K is new (10), A comes back (90): 1377.00 + 10 + 90 = 1477.00
+    assert jan[11] == Decimal("1.40")  # fx_mrr
+    # retention at constant rates: fx left out
+    assert jan[9] == pytest.approx((1612.27 + 110.00 - 166.67) / 1612.27)  # NRR
+    assert jan[10] == pytest.approx((1612.27 - 166.67) / 1612.27)  # GRR leaves the expansion out
+    # Mar 2026: K is new (10), A comes back (90): 1597.00 + 10 + 90 = 1697.00
     mar = summary[date(2026, 3, 1)]
     assert mar[1:9] == (
-        Decimal("1377.00"),
+        Decimal("1597.00"),
         Decimal("10.00"),
         Decimal("0.00"),
         Decimal("0.00"),
         Decimal("0.00"),
         Decimal("90.00"),
-        Decimal("1477.00"),
-        9,
+        Decimal("1697.00"),
+        10,
     )
-    assert mar[9] == pytest.approx(1.0) and mar[10] == pytest.approx(1.0)
+    assert mar[9] == pytest.approx(1.0) and mar[10] == pytest.approx(1.0) and mar[11] == Decimal("0.00")
     first = summary[date(2025, 1, 1)]
     assert first[1] == Decimal("0.00") and first[9] is None and first[10] is None  # nothing to retain yet
 
@@ -1012,7 +1062,10 @@ def build_credit_fixture(partial_credit: bool = False) -> StripeFixture:
     # item, price, period, quantity) and not billed again: a credit, a cash event. The subscription
     # still runs at 5 seats, so MRR stays 100 (unchanged every month; a sum of the lines would read
     # 100 - 100 = 0 at the end of December: churn, then reactivation in January).
-    fx.monthly_subscription("cus_n", "sub_n1", "si_n1", "price_team_20", 5, 2_000, start)
+    # Credit notes beside the live lines change no MRR either: $40 of January's invoice refunded on
+    # 2026-01-15 (a post-payment credit note with a refund).
+    n_invoices = fx.monthly_subscription("cus_n", "sub_n1", "si_n1", "price_team_20", 5, 2_000, start)
+    fx.credit_note(n_invoices[2], 4_000, ts("2026-01-15 10:00:00"), refund_id="re_n")
     fx.invoice(
         "cus_n",
         "sub_n1",
@@ -1066,10 +1119,18 @@ def build_credit_fixture(partial_credit: bool = False) -> StripeFixture:
     )
     fx.item("si_o1", "sub_o1", "price_team_20", 8, periods[0][0])
     fx.versions("sub_o1", "cus_o", [{"at": periods[0][0], "status": "active", "period": periods[0]}])
+    # O: March's $160 credited in full to the customer's balance on 2026-03-05 (no refund): MRR stays 160.
+    march_o = next(
+        row["id"]
+        for row in fx.rows["invoice"]
+        if row["customer_id"] == "cus_o" and row["created"] == periods[4][0]
+    )
+    fx.credit_note(march_o, 16_000, ts("2026-03-05 10:00:00"))
 
     # P: 1 seat at $30 = 30 (Nov, new); a $30 credit note on 2025-12-10 (a negative one-time line) is
-    # a cash event: MRR stays 30.
-    fx.monthly_subscription("cus_p", "sub_p1", "si_p1", "price_team_30", 1, 3_000, start)
+    # a cash event: MRR stays 30. A credit note on February's invoice voided the next day credits nothing.
+    p_invoices = fx.monthly_subscription("cus_p", "sub_p1", "si_p1", "price_team_30", 1, 3_000, start)
+    fx.credit_note(p_invoices[3], 3_000, ts("2026-02-10 10:00:00"), voided_at=ts("2026-02-11 10:00:00"))
     credit_at = ts("2025-12-10 10:00:00")
     fx.invoice(
         "cus_p",
@@ -1109,13 +1170,7 @@ CREDIT_CURRENT = {
 def check_credit_results(results: dict[str, list[tuple]]) -> None:
     expected = expected_account_months(CREDIT_MOVEMENTS)
     got = {
-        (row[0], row[1]): dict(
-            zip(
-                ["mrr", "arr", "previous_mrr", "movement_type", *MOVEMENT_COLUMNS.values()],
-                row[2:],
-                strict=True,
-            )
-        )
+        (row[0], row[1]): dict(zip(ACCOUNT_MONTH_COLUMNS, row[2:], strict=True))
         for row in results["account_months"]
     }
     assert got == expected
@@ -1132,6 +1187,32 @@ def check_credit_results(results: dict[str, list[tuple]]) -> None:
         3,
     )
     assert {row[0]: row[1:] for row in results["current"]} == CREDIT_CURRENT
+    billing = {(row[0], row[1]): row[2:] for row in results["billing"]}
+    for key, want in CREDIT_BILLING.items():
+        assert billing[key] == want, (key, billing[key], want)
+    # every month of MRR has its billing row, and credit notes moved no MRR (CREDIT_MOVEMENTS above)
+    assert {key: row[0] for key, row in billing.items()} == {
+        key: row["mrr"] for key, row in expected_account_months(CREDIT_MOVEMENTS).items()
+    }
+
+
+def _billing(mrr, invoiced, paid, credited, refunded, invoices, credit_notes) -> tuple:
+    money = [Decimal(value) for value in (mrr, invoiced, paid, credited, refunded)]
+    return (*money, invoices, credit_notes)
+
+
+# (account, month) -> (mrr, invoiced, paid, credited, refunded, invoices, credit notes). The fixture's
+# invoices carry no amount_paid: a paid invoice's positive total counts as paid.
+CREDIT_BILLING = {
+    # N, December: the $100 invoice and the -$100 credit invoice (paid, nothing to pay) -> 0 invoiced,
+    # 100 paid; January: $100 invoiced and paid, $40 credited and refunded; MRR 100 throughout
+    ("acct_n", date(2025, 12, 1)): _billing("100", "0", "100", "0", "0", 2, 0),
+    ("acct_n", date(2026, 1, 1)): _billing("100", "100", "100", "40", "40", 1, 1),
+    # O, March: $160 invoiced and paid, all of it credited to the balance (no refund)
+    ("acct_o", date(2026, 3, 1)): _billing("160", "160", "160", "160", "0", 1, 1),
+    # P, February: the credit note was voided -> nothing credited
+    ("acct_p", date(2026, 2, 1)): _billing("30", "30", "30", "0", "0", 1, 0),
+}
 
 
 @pytest.fixture(scope="module")
@@ -1154,6 +1235,35 @@ def test_reversed_and_rebilled_lines_postgres_match_duckdb(
     postgres = build_postgres(tmp_path, pg_database, build_credit_fixture())
     check_credit_results(postgres)
     assert postgres == credit_duckdb_results
+
+
+@pytest.mark.slow
+def test_without_a_credit_note_table_the_build_passes_and_credits_nothing(
+    tmp_path: Path, credit_duckdb_results: dict[str, list[tuple]]
+) -> None:
+    """credit_note is optional: a Stripe account that never issued one has no such table."""
+    db = tmp_path / "revenue.duckdb"
+    write_duckdb(db, build_credit_fixture())
+    con = duckdb.connect(str(db))
+    con.execute("drop table stripe.credit_note")
+    con.close()
+    run_dbt(build_args(), target="duckdb", workdir=tmp_path, duckdb_path=db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        results = _results(lambda sql: con.execute(sql).fetchall())
+    finally:
+        con.close()
+    # MRR as with credit notes; billing the same but nothing credited or refunded
+    assert {name: rows for name, rows in results.items() if name != "billing"} == {
+        name: rows for name, rows in credit_duckdb_results.items() if name != "billing"
+    }
+    with_notes = {(row[0], row[1]): row for row in credit_duckdb_results["billing"]}
+    for row in results["billing"]:
+        (account, month, mrr, invoiced, paid, credited, refunded, invoices, notes) = row
+        assert (credited, refunded, notes) == (Decimal("0.00"), Decimal("0.00"), 0)
+        assert (mrr, invoiced, paid, invoices) == (
+            with_notes[(account, month)][2:5] + (with_notes[(account, month)][7],)
+        )
 
 
 @pytest.mark.slow
@@ -1192,18 +1302,24 @@ def test_a_partial_credit_line_stops_the_build_naming_it(tmp_path: Path) -> None
 # ------------------------------------------------------------------------------------------------
 
 # The main fixture reported in eur. Seed: eur 1.08 usd until 2025-12-31, 1.10 from 2026-01-01; jpy
-# 0.0067 then 0.0065 usd. Month-end MRR in eur = MRR in usd / the eur rate of that day:
+# 0.0067 then 0.0065 usd. Month-end MRR in eur = MRR in usd / the eur rate of that day; (MRR, movement,
+# fx_mrr):
 EUR_ACCOUNT_MONTHS = {
-    # D, $600: 600 / 1.08 = 555.555… -> 555.56; 600 / 1.10 = 545.4545… -> 545.45 (an FX contraction)
-    ("acct_d", date(2025, 12, 1)): (Decimal("555.56"), "unchanged"),
-    ("acct_d", date(2026, 1, 1)): (Decimal("545.45"), "contraction"),
-    # E, EUR 90: 90 × 1.08 / 1.08 = 90 and 90 × 1.10 / 1.10 = 90; in usd January is an FX expansion,
-    # in its own currency nothing moved
-    ("acct_e", date(2025, 12, 1)): (Decimal("90.00"), "unchanged"),
-    ("acct_e", date(2026, 1, 1)): (Decimal("90.00"), "unchanged"),
-    # F, JPY 12,000: 12000 × 0.0067 / 1.08 = 74.444… -> 74.44; 12000 × 0.0065 / 1.10 = 70.909… -> 70.91
-    ("acct_f", date(2025, 12, 1)): (Decimal("74.44"), "unchanged"),
-    ("acct_f", date(2026, 1, 1)): (Decimal("70.91"), "contraction"),
+    # D, $600: 600 / 1.08 = 555.555… -> 555.56; 600 / 1.10 = 545.4545… -> 545.45: only the rate moved,
+    # fx 545.45 - 555.56 = -10.11
+    ("acct_d", date(2025, 12, 1)): (Decimal("555.56"), "unchanged", Decimal("0.00")),
+    ("acct_d", date(2026, 1, 1)): (Decimal("545.45"), "fx", Decimal("-10.11")),
+    # E, EUR 90: 90 × 1.08 / 1.08 = 90 and 90 × 1.10 / 1.10 = 90; in usd January is fx, in its own
+    # currency nothing moved
+    ("acct_e", date(2025, 12, 1)): (Decimal("90.00"), "unchanged", Decimal("0.00")),
+    ("acct_e", date(2026, 1, 1)): (Decimal("90.00"), "unchanged", Decimal("0.00")),
+    # F, JPY 12,000: 12000 × 0.0067 / 1.08 = 74.444… -> 74.44; 12000 × 0.0065 / 1.10 = 70.909… -> 70.91,
+    # fx -3.53
+    ("acct_f", date(2025, 12, 1)): (Decimal("74.44"), "unchanged", Decimal("0.00")),
+    ("acct_f", date(2026, 1, 1)): (Decimal("70.91"), "fx", Decimal("-3.53")),
+    # X, EUR 100 -> 200 in January: in eur a pure expansion of 100, no fx
+    ("acct_fx", date(2025, 12, 1)): (Decimal("100.00"), "unchanged", Decimal("0.00")),
+    ("acct_fx", date(2026, 1, 1)): (Decimal("200.00"), "expansion", Decimal("0.00")),
 }
 
 
@@ -1218,8 +1334,8 @@ def test_reporting_currency_eur_converts_through_cross_rates(
 ) -> None:
     eur = eur_duckdb_results
     got = {(row[0], row[1]): row for row in eur["account_months"]}
-    for key, (mrr, movement) in EUR_ACCOUNT_MONTHS.items():
-        assert (got[key][2], got[key][5]) == (mrr, movement), key
+    for key, (mrr, movement, fx_mrr) in EUR_ACCOUNT_MONTHS.items():
+        assert (got[key][2], got[key][5], got[key][11]) == (mrr, movement, fx_mrr), key
     current = {row[0]: row[1] for row in eur["current"]}
     assert (current["acct_d"], current["acct_e"], current["acct_f"]) == (
         Decimal("545.45"),

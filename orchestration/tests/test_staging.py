@@ -130,6 +130,7 @@ ROW_COLUMNS = {
         "type",
     ),
     "subscription_item": ("id", "subscription_id", "plan_id", "quantity", "created"),
+    "credit_note": ("id", "invoice_id", "created", "currency", "total", "status", "refund_id", "livemode"),
 }
 
 
@@ -228,6 +229,54 @@ def test_bad_rows_are_set_aside_and_counted(tmp_path: Path) -> None:
     name = con.execute("select account_name from staging.stg_segment__groups").fetchone()[0]
     assert name == "O'Brien & Co"
     con.close()
+
+
+def test_credit_note_rows_are_set_aside_and_counted(tmp_path: Path) -> None:
+    """The optional credit_note table: test-mode rows, rows without an invoice or with an unknown
+    currency are set aside and counted; a re-delivered credit note counts once."""
+    db = tmp_path / "raw.duckdb"
+    kept = ("cn1", "in1", T0, "usd", 1000, "issued", "re_1", True)
+    _write_raw(
+        db,
+        rows={
+            **_raw_rows(),
+            "credit_note": [
+                kept,
+                kept,
+                ("cn2", None, T0, "usd", 500, "issued", None, True),
+                ("cn3", "in1", T0, "xxx", 500, "issued", None, True),
+                ("cn4", "in1", T0, "usd", 500, "issued", None, False),
+                ("cn5", "in1", T0, "usd", 500, None, None, None),  # no status, no livemode: issued, live
+            ],
+        },
+    )
+    run_dbt(
+        [
+            "build",
+            "--select",
+            "+mon_source_row_audit",
+            "+stg_stripe__credit_notes",
+            "--indirect-selection",
+            "cautious",
+        ],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+    )
+    audit = {key: count for key, count in _audit(db).items() if key[0] == "stripe.credit_note"}
+    assert audit == {
+        ("stripe.credit_note", "kept", None): 2,
+        ("stripe.credit_note", "duplicate", "duplicate_delivery"): 1,
+        ("stripe.credit_note", "rejected", "missing_invoice_id"): 1,
+        ("stripe.credit_note", "rejected", "unknown_currency"): 1,
+        ("stripe.credit_note", "excluded", "test_mode"): 1,
+    }
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "select credit_note_id, credit_note_status, total, refund_id from staging.stg_stripe__credit_notes"
+    ).fetchall()
+    con.close()
+    assert sorted(rows) == [("cn1", "issued", 10, "re_1"), ("cn5", "issued", 5, None)]
 
 
 def test_optional_column_missing_still_builds(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 -- MRR per account and month with its movement. Monthly MRR = MRR at the end of the month's last
 -- day (of the as-of date for the current month). Rows run from the first month that ends with MRR
--- to the as-of month, zero months included. Movement amounts are positive and reconcile exactly:
--- previous_mrr + new + expansion + reactivation - contraction - churned = mrr. Beside MRR, never in it:
+-- to the as-of month, zero months included. The change of an account paying in both months is split
+-- into fx_mrr (the previous MRR revalued at this month end's exchange rates, int_account_mrr_fx_monthly)
+-- and the change at constant rates, which alone decides expansion or contraction. Movement amounts are
+-- positive, fx_mrr is signed, and they reconcile exactly:
+-- previous_mrr + new + expansion + reactivation - contraction - churned + fx = mrr. Beside MRR, never in it:
 -- the usage revenue the account's metered prices billed that month (int_account_usage_revenue_monthly).
 with account_days as (
     select * from {{ ref('int_account_mrr_daily') }}
@@ -9,6 +12,10 @@ with account_days as (
 
 usage_revenue as (
     select * from {{ ref('int_account_usage_revenue_monthly') }}
+),
+
+fx_effects as (
+    select * from {{ ref('int_account_mrr_fx_monthly') }}
 ),
 
 month_ends as (
@@ -66,19 +73,36 @@ with_history as (
     from paid_months
 ),
 
+with_fx as (
+    -- exchange-rate effects only between two paying months: new, reactivated and churned MRR are
+    -- booked whole at the rate of the month they happen in
+    select
+        with_history.*,
+        case
+            when with_history.previous_mrr > 0 and with_history.mrr > 0 then coalesce(fx_effects.fx_mrr, 0)
+            else 0
+        end as fx_mrr
+    from with_history
+    left join fx_effects
+        on with_history.account_id = fx_effects.account_id
+            and with_history.month_start = fx_effects.month_start
+),
+
 classified as (
     select
         *,
-        -- order matters: the 0 -> >0 and >0 -> 0 cases come before the comparisons
+        -- order matters: the 0 -> >0 and >0 -> 0 cases come before the comparisons, which are made
+        -- at constant rates (the change net of fx_mrr)
         case
             when previous_mrr = 0 and mrr > 0 and earlier_max_mrr = 0 then 'new'
             when previous_mrr = 0 and mrr > 0 then 'reactivation'
             when previous_mrr > 0 and mrr = 0 then 'churn'
-            when mrr > previous_mrr then 'expansion'
-            when mrr < previous_mrr then 'contraction'
+            when mrr - previous_mrr - fx_mrr > 0 then 'expansion'
+            when mrr - previous_mrr - fx_mrr < 0 then 'contraction'
+            when fx_mrr <> 0 then 'fx'
             else 'unchanged'
         end as movement_type
-    from with_history
+    from with_fx
 ),
 
 final as (
@@ -91,10 +115,15 @@ final as (
         cast(previous_mrr as decimal(38, 2)) as previous_mrr,
         movement_type,
         cast(case when movement_type = 'new' then mrr else 0 end as decimal(38, 2)) as new_mrr,
-        cast(case when movement_type = 'expansion' then mrr - previous_mrr else 0 end as decimal(38, 2)) as expansion_mrr,
-        cast(case when movement_type = 'contraction' then previous_mrr - mrr else 0 end as decimal(38, 2)) as contraction_mrr,
+        cast(
+            case when movement_type = 'expansion' then mrr - previous_mrr - fx_mrr else 0 end as decimal(38, 2)
+        ) as expansion_mrr,
+        cast(
+            case when movement_type = 'contraction' then previous_mrr + fx_mrr - mrr else 0 end as decimal(38, 2)
+        ) as contraction_mrr,
         cast(case when movement_type = 'churn' then previous_mrr else 0 end as decimal(38, 2)) as churned_mrr,
         cast(case when movement_type = 'reactivation' then mrr else 0 end as decimal(38, 2)) as reactivation_mrr,
+        cast(fx_mrr as decimal(38, 2)) as fx_mrr,
         cast(coalesce(usage_revenue.usage_revenue, 0) as decimal(38, 2)) as usage_revenue
     from classified
     left join usage_revenue

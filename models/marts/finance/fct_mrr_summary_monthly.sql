@@ -1,5 +1,6 @@
 -- The MRR bridge per month over all accounts: starting MRR (last month's ending), the movements,
--- ending MRR, paying accounts, and net / gross revenue retention of the accounts paying at the start.
+-- ending MRR, paying accounts, and net / gross revenue retention of the accounts paying at the start
+-- at constant exchange rates (expansion and contraction exclude fx_mrr; NRR and GRR leave it out).
 -- Beside MRR: the usage revenue of all accounts that month (metered prices; accounts without MRR too).
 with account_months as (
     select * from {{ ref('fct_account_mrr_monthly') }}
@@ -26,6 +27,7 @@ summed as (
         sum(contraction_mrr) as contraction_mrr,
         sum(churned_mrr) as churned_mrr,
         sum(reactivation_mrr) as reactivation_mrr,
+        sum(fx_mrr) as fx_mrr,
         sum(mrr) as ending_mrr,
         sum(case when previous_mrr > 0 then 1 else 0 end) as starting_paying_accounts,
         sum(case when mrr > 0 then 1 else 0 end) as paying_accounts,
@@ -45,6 +47,7 @@ final as (
         cast(contraction_mrr as decimal(38, 2)) as contraction_mrr,
         cast(churned_mrr as decimal(38, 2)) as churned_mrr,
         cast(reactivation_mrr as decimal(38, 2)) as reactivation_mrr,
+        cast(fx_mrr as decimal(38, 2)) as fx_mrr,
         cast(ending_mrr as decimal(38, 2)) as ending_mrr,
         cast(12 * ending_mrr as decimal(38, 2)) as ending_arr,
         cast(starting_paying_accounts as {{ dbt.type_int() }}) as starting_paying_accounts,

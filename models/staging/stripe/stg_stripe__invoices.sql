@@ -14,7 +14,9 @@ kept as (
         period_end_at,
         currency,
         subtotal,
-        total
+        total,
+        amount_due,
+        amount_paid
     from base
     where rejection_reason is null
         and delivery_rank = 1

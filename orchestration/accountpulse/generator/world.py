@@ -18,6 +18,7 @@ from accountpulse.generator.billing import BillingBook, plan_billing
 from accountpulse.generator.catalog import Catalog, load_catalog
 from accountpulse.generator.clock import MS_DAY, datetime_of, day_number, ms_of
 from accountpulse.generator.config import GeneratorConfig
+from accountpulse.generator.credit_notes import add_credit_notes
 from accountpulse.generator.ids import hex_ids, rng_for, uuids
 from accountpulse.generator.population import (
     Account,
@@ -107,6 +108,7 @@ def build_world(config: GeneratorConfig) -> World:
 
     stripe = simulate(book, end_day, seed, seats_counter(members))
     land_fivetran_layout(stripe, datetime_of((end_day + 1) * MS_DAY))
+    add_credit_notes(stripe.tables, seed, datetime_of((end_day + 1) * MS_DAY))
     tier_ms = {
         account: (
             np.array([ms_of(at) for at, _ in changes], dtype=np.int64),

@@ -91,8 +91,10 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
         page.block(
             "revenue",
             "MRR movements",
-            "New, expansion and reactivation MRR above zero; contraction and churn below. Net and gross "
-            "revenue retention of accounts paying at the start of each month underneath.",
+            "New, expansion and reactivation MRR above zero; contraction and churn below; FX (exchange-rate "
+            "changes of foreign-currency MRR) on either side. Expansion and contraction are at constant "
+            "rates. Net and gross revenue retention (constant rates) of accounts paying at the start of "
+            "each month underneath.",
             charts.html(figures.mrr_movements(data.mrr_summary), "No MRR data yet.")
             + page.mrr_table(data.mrr_summary),
         ),

@@ -31,6 +31,7 @@ MOVEMENT_STYLE = [
     ("reactivation_mrr", "Reactivation", "#4fd1c5", 1),
     ("contraction_mrr", "Contraction", "#f6ad55", -1),
     ("churned_mrr", "Churn", "#e53e3e", -1),
+    ("fx_mrr", "FX", "#a0aec0", 1),  # signed: exchange-rate gains above zero, losses below
 ]
 
 FEATURE_COLORS = ["#2b6cb0", "#d69e2e", "#2f855a", "#805ad5", "#dd6b20", "#319795", "#b83280", "#718096"]
@@ -203,7 +204,7 @@ def aggregation_fallacy(fallacy: pd.DataFrame | None, feature_names: dict[str, s
 
 
 def mrr_movements(summary: pd.DataFrame | None) -> go.Figure | None:
-    """Monthly MRR movements (stacked, losses below zero) over NRR and GRR."""
+    """Monthly MRR movements (stacked, losses below zero; FX signed) over NRR and GRR."""
     if summary is None or summary.empty:
         return None
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06)

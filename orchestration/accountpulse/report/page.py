@@ -262,6 +262,7 @@ def mrr_table(summary: pd.DataFrame | None, months: int = 6) -> str:
             ("reactivation_mrr", "Reactivation", money),
             ("contraction_mrr", "Contraction", money),
             ("churned_mrr", "Churn", money),
+            ("fx_mrr", "FX", money),
             ("ending_mrr", "End", money),
             ("paying_accounts", "Paying", number),
             ("nrr", "NRR", percent_1),

@@ -302,8 +302,13 @@ def _fallacy(reader: MartReader) -> pd.DataFrame | None:
 def _mrr_summary(reader: MartReader) -> pd.DataFrame | None:
     if not reader.has("fct_mrr_summary_monthly"):
         return None
-    money = ("starting", "new", "expansion", "reactivation", "contraction", "churned", "ending")
-    casts = ", ".join(f"cast({name}_mrr as double) as {name}_mrr" for name in money)
+    money = ("starting", "new", "expansion", "reactivation", "contraction", "churned", "fx", "ending")
+    present = set(reader.columns("fct_mrr_summary_monthly"))
+    # fx_mrr (exchange-rate effects) is absent from marts built before it existed: 0 there
+    casts = ", ".join(
+        f"cast({name}_mrr as double) as {name}_mrr" if f"{name}_mrr" in present else f"0.0 as {name}_mrr"
+        for name in money
+    )
     return reader.frame(
         f"select month_start, {casts}, paying_accounts, cast(nrr as double) as nrr, "
         f"cast(grr as double) as grr from {MARTS}.fct_mrr_summary_monthly order by month_start"

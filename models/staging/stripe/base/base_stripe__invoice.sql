@@ -17,6 +17,8 @@ renamed as (
         {{ minor_to_decimal('total', 'currency') }} as total,
         {{ stripe_fivetran_flags() }},
         coalesce(is_deleted, false) as is_deleted,
+        {{ minor_to_decimal('amount_due', 'currency') }} as amount_due,
+        {{ minor_to_decimal('amount_paid', 'currency') }} as amount_paid,
         type_drift_reason
     from source
 ),
