@@ -4,7 +4,8 @@ A first build loads ten days of Segment data. Then new events, late events (old 
 received_at), duplicate deliveries (of old and of new messages) and identity/membership changes that
 move older events are appended: a late group call that moves a user, a first group call of a user
 whose earlier events were unresolved, a new identify of a device used anonymously for days, an
-earlier claim of a shared device, the identification of an anonymous group call. An incremental
+earlier claim of a shared device, a later claim of a shared device by another user (moving its later
+anonymous events and an anonymous group call), the identification of an anonymous group call. An incremental
 build must then hold exactly what a full refresh holds, in the attribution table and in the two
 user-day pre-aggregates built from it (int_account_user_days, int_account_user_feature_days: days
 replaced, one emptied by a re-identification, and all of them when the feature catalog changed).
@@ -200,6 +201,10 @@ def build_batches() -> tuple[Rows, Rows]:
     log.activity("u2", "a8", 3, 4, identified_day=99)  # ... its anonymous events on days 3-4
     log.identify(day(5), "u2", "a11")  # a device u2 claimed, used anonymously on a day of its own
     log.activity(None, "a11", EMPTIED_DAY, EMPTIED_DAY, identified_day=99)
+    log.identify(day(1), "u12", "a14")  # a device of u12's, used anonymously on days 2-10 ...
+    log.group(day(1), "u12", "acc1")
+    log.activity(None, "a14", 2, 10, identified_day=99)
+    log.group(day(7), None, "acc3", anonymous="a14")  # ... with an anonymous group call on day 7
     first = log.take()
 
     # --- second load: received on days 11-12 ---
@@ -216,6 +221,10 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(3), "u8", "acc3", received=late)
     log.identify(day(1), "u5", "a10", received=late)  # the anonymous group call was u5's
     log.identify(day(EMPTIED_DAY - 1), "u9", "a11", received=late)  # a11 was u9's (no account) first
+    # u13 logged in on u12's device on day 6: its anonymous events from then on, and the group call of
+    # day 7, are u13's (the most recent claim), not u12's
+    log.identify(day(6), "u13", "a14", received=late)
+    log.group(day(6), "u13", "acc2", received=late)
     # group calls that repeat the membership in force move nothing (u2, u6, u11: the usual session
     # call; u2 also one before its first call, to the same account) ...
     log.group(day(11.5), "u2", "acc1")
@@ -345,6 +354,15 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
     # u4: acc1 from the late day-4 call until its move to acc3 on day 6
     u4 = rows_where(lambda r: r[2] == "u4" and r[5] == "membership" and day(4) <= r[7] < day(6))
     assert u4 and all(r[4] == "acc1" for r in u4)
+    # shared device a14: u12's until u13 logged in on it on day 6 (late), u13's after; the anonymous
+    # group call of day 7 moves u13 (acc2 -> acc3), no longer u12, who stays in acc1
+    a14 = rows_where(lambda r: r[3] == "a14" and r[5] != "context_group")
+    assert any(r[7] < day(6) for r in a14) and any(r[7] >= day(7) for r in a14)
+    for r in a14:
+        expected = ("u12", "acc1") if r[7] < day(6) else ("u13", "acc2") if r[7] < day(7) else ("u13", "acc3")
+        assert (r[2], r[4]) == expected, r
+    u12 = rows_where(lambda r: r[2] == "u12" and r[5] == "membership")
+    assert u12 and all(r[4] == "acc1" for r in u12)
     # a9 was never identified: kept, unresolved
     a9 = rows_where(lambda r: r[3] == "a9")
     assert a9 and all(r[2] is None and r[4] is None and r[5] == "unresolved" for r in a9)
@@ -385,7 +403,7 @@ def _select() -> list[str]:
 # users whose whole history the second run reprocesses: their membership timeline changed or an
 # anonymous id they held was re-identified. u11 and the session calls of u2 and u6 repeat the
 # membership in force: u11 is not among them (u2 and u6 are, for other reasons).
-REGROUPED = {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u10"}
+REGROUPED = {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u10", "u12", "u13"}
 
 
 def regrouped_users_of_the_next_run(workdir: Path, db: Path) -> set[str]:

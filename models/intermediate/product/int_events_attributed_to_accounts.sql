@@ -13,7 +13,8 @@
     )
 }}
 -- Every kept track and page event with the user it belongs to and the account it counts for.
--- user_id: the event's own user_id, else the user its anonymous_id was identified as.
+-- user_id: the event's own user_id, else the user its anonymous_id was identified as at the event (a
+-- shared device: the user of the most recent claim at or before it, see int_anonymous_ids_stitched_to_users).
 -- account_id, in order: the event's context_group_id ('context_group'); else the account of the
 -- user's membership valid at event time, i.e. of the most recent group call at or before the
 -- event, a call at the same instant already applying; events before the user's first group call
@@ -26,7 +27,8 @@
 --   * every event received in the last `lookback_days` days before the latest received_at loaded
 --     (late events land by received_at; a duplicate delivery keeps its first delivery's row);
 --   * every event of an anonymous id whose identity may have changed: a claim (identify, or any
---     call carrying both ids) received in that window at or before the anonymous id's winning claim;
+--     call carrying both ids) received in that window at or before the anonymous id's first claim, or
+--     any such claim of a shared device (several claiming users);
 --   * every event of a user whose membership timeline may have changed: a group call received in
 --     that window that starts a membership or shares its instant with another call of the user (a
 --     call repeating the membership in force moves nothing), an anonymous group call of a
@@ -128,13 +130,16 @@ recent_claims as (
     {%- endfor %}
 ),
 
--- a claim later than the anonymous id's winning claim cannot change who it belongs to
+-- an anonymous id claimed by one user belongs to it at all times: a claim later than its first claim
+-- cannot change that; on a shared device (several claiming users) any claim can move a period boundary
 reidentified_anonymous_ids as (
     select distinct recent_claims.anonymous_id
     from recent_claims
     inner join stitched_anonymous_ids
         on recent_claims.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and stitched_anonymous_ids.period_number = 1
     where recent_claims.claimed_at <= stitched_anonymous_ids.identified_at
+        or stitched_anonymous_ids.has_conflicting_claims
 ),
 
 -- every group call with its user (an anonymous call: the user its anonymous id was identified as)
@@ -150,6 +155,7 @@ resolved_group_calls as (
     left join stitched_anonymous_ids
         on group_calls.user_id is null
             and group_calls.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and {{ within_stitched_period('group_calls.grouped_at', 'stitched_anonymous_ids') }}
 ),
 
 first_older_group_calls as (
@@ -224,7 +230,7 @@ regrouped_users as (
 ),
 
 regrouped_user_anonymous_ids as (
-    select anonymous_id
+    select distinct anonymous_id
     from stitched_anonymous_ids
     where user_id in (select user_id from regrouped_users)
 ),
@@ -287,6 +293,7 @@ with_users as (
     left join stitched_anonymous_ids
         on deduplicated.user_id is null
             and deduplicated.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and {{ within_stitched_period('deduplicated.event_at', 'stitched_anonymous_ids') }}
     where deduplicated.delivery_rank = 1
 ),
 
