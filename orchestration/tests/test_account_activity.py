@@ -202,6 +202,43 @@ def test_anonymous_events_are_stitched(demo: tuple[Path, dict[str, Any]]) -> Non
     assert events > 0 and with_user == events and with_account == events
 
 
+def test_shared_devices_never_merge_users(demo: tuple[Path, dict[str, Any]]) -> None:
+    """A leaver's device used by a colleague: the colleague's logged-out pages on it are the
+    colleague's (the most recent identification before them), never the leaver's, who shows no
+    activity after leaving; each user's own events keep their user."""
+    path, manifest = demo
+    shared = manifest["messes"]["shared_devices"]
+    assert shared
+    for device in shared:
+        rows = _rows(
+            path,
+            """
+            select
+                count(*) filter (where pages.user_id is null and attributed.event_at >= ?::date),
+                count(*) filter (where pages.user_id is null and attributed.event_at >= ?::date
+                                 and attributed.user_id = ?),
+                count(*) filter (where attributed.user_id = ? and attributed.event_at >= ?::date),
+                count(*) filter (where coalesce(tracks.user_id, pages.user_id) is not null
+                                 and coalesce(tracks.user_id, pages.user_id) <> attributed.user_id)
+            from intermediate.int_events_attributed_to_accounts as attributed
+            left join staging.stg_segment__tracks as tracks on attributed.event_id = tracks.event_id
+            left join staging.stg_segment__pages as pages on attributed.event_id = pages.page_view_id
+            where attributed.anonymous_id = ?
+            """,
+            [
+                device["guest_from"],
+                device["guest_from"],
+                device["guest_user_id"],
+                device["owner_user_id"],
+                device["guest_from"],
+                device["anonymous_id"],
+            ],
+        )
+        logged_out, guests, owner_after_leaving, moved = rows[0]
+        assert logged_out > 0 and guests == logged_out, device
+        assert owner_after_leaving == 0 and moved == 0, device
+
+
 def _same(left: Any, right: Any) -> bool:
     if isinstance(left, float) or isinstance(right, float):
         # float columns are single precision on DuckDB, double on PostgreSQL
