@@ -105,6 +105,27 @@ SEGMENT_TABLES: tuple[RawTable, ...] = (
     ),
 )
 
+# Tables only some warehouses have: Segment's screens exist only where a mobile source sends screen calls.
+# Not in RAW_TABLES (a warehouse without them is complete); staging reads them when they are there.
+OPTIONAL_TABLES: tuple[RawTable, ...] = (
+    RawTable(
+        "segment",
+        "screens",
+        (
+            Column("id", TXT),
+            Column("anonymous_id", TXT, required=False),
+            Column("user_id", TXT),
+            Column("timestamp", TS),
+            Column("original_timestamp", TS, required=False),
+            Column("sent_at", TS, required=False),
+            Column("received_at", TS),
+            Column("uuid_ts", TS, required=False),
+            Column("name", TXT, required=False),
+            Column("context_group_id", TXT, required=False),
+        ),
+    ),
+)
+
 STRIPE_TABLES: tuple[RawTable, ...] = (
     RawTable(
         "stripe",
@@ -233,7 +254,7 @@ RAW_TABLES: tuple[RawTable, ...] = SEGMENT_TABLES + STRIPE_TABLES
 
 
 def table(schema_key: str, name: str) -> RawTable:
-    for raw in RAW_TABLES:
+    for raw in RAW_TABLES + OPTIONAL_TABLES:
         if raw.schema_key == schema_key and raw.name == name:
             return raw
     raise KeyError(f"unknown raw table {schema_key}.{name}")

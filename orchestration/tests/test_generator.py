@@ -217,10 +217,10 @@ def test_mess_counts_equal_what_is_in_the_tables(
     con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]
 ) -> None:
     messes = manifest["messes"]
-    for table in ("tracks", "pages", "identifies", "groups"):
+    for table in ("tracks", "pages", "identifies", "groups", "screens"):
         rows, distinct = con.execute(f"select count(*), count(distinct id) from segment.{table}").fetchone()
         assert rows - distinct == messes[table]["duplicate_rows"] > 0, table
-    for table in ("tracks", "pages"):
+    for table in ("tracks", "pages", "screens"):
         late = con.execute(
             f"select count(distinct id) from segment.{table} where received_at >= timestamp + interval 1 day"
         ).fetchone()[0]
@@ -301,6 +301,30 @@ def test_shared_devices_are_identified_as_two_users(
         ).fetchone()  # fmt: skip
         # a session starting just before midnight may end (and be received) a little after it
         assert outside == 0 and guest_events > 0 and logged_out > 0, device
+
+
+def test_a_mobile_source_lands_screens(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any]) -> None:
+    """Users with the mobile app: on their phone days, screens instead of pages, tracks from the
+    mobile library, one phone (anonymous id) per user, never a browser's (but for the events the
+    unresolved-users mess re-keys)."""
+    rows, users, devices, other_library, unnamed, on_a_browser = con.execute(
+        """
+        select count(*), count(distinct user_id), count(distinct anonymous_id),
+               count(*) filter (where context_library_name not in ('analytics-ios', 'analytics-android')),
+               count(*) filter (where name is null or context_os_name is null),
+               count(*) filter (where anonymous_id in (
+                   select anonymous_id from segment.tracks where context_library_name = 'analytics.js'))
+        from segment.screens
+        where user_id not in (select unnest(?::varchar[]))
+        """,
+        [manifest["messes"]["unresolved_user_ids"]],
+    ).fetchone()
+    assert rows > 0 and users > 10 and devices == users
+    assert other_library == 0 and unnamed == 0 and on_a_browser == 0
+    libraries = {
+        r[0] for r in con.execute("select distinct context_library_name from segment.tracks").fetchall()
+    }
+    assert {"analytics-ios", "analytics-android"} <= libraries
 
 
 def test_group_call_rate_repeats_group_calls_at_session_starts(

@@ -1,6 +1,6 @@
 -- Identity stitching: every anonymous_id that was ever seen together with a user_id, as a timeline of
--- who it belonged to. Evidence ("claims"): identify calls and any track, page or group call carrying
--- both ids. An anonymous id claimed by one user belongs to that user at all times. A shared device (an
+-- who it belonged to. Evidence ("claims"): identify calls and any track, page, screen or group call
+-- carrying both ids. An anonymous id claimed by one user belongs to that user at all times. A shared device (an
 -- anonymous id claimed by several users) belongs at any instant to the user of the most recent claim at
 -- or before it; before its first claim, to the first claimer (a device's pre-login history goes to the
 -- first person who logged in on it). Two users are never merged: only events without user_id are
@@ -9,6 +9,7 @@
     (ref('stg_segment__identifies'), 'identified_at'),
     (ref('stg_segment__tracks'), 'event_at'),
     (ref('stg_segment__pages'), 'event_at'),
+    (ref('stg_segment__screens'), 'event_at'),
     (ref('stg_segment__groups'), 'grouped_at'),
 ] %}
 

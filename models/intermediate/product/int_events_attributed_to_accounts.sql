@@ -12,7 +12,8 @@
         file_format=('parquet' if target.type == 'spark' else none),
     )
 }}
--- Every kept track and page event with the user it belongs to and the account it counts for.
+-- Every kept track, page and screen event (a mobile app's page view) with the user it belongs to and the
+-- account it counts for.
 -- user_id: the event's own user_id, else the user its anonymous_id was identified as at the event (a
 -- shared device: the user of the most recent claim at or before it, see int_anonymous_ids_stitched_to_users).
 -- account_id, in order: the event's context_group_id ('context_group'); else the account of the
@@ -41,6 +42,11 @@ with tracks as (
 
 pages as (
     select * from {{ ref('stg_segment__pages') }}
+),
+
+-- empty where the warehouse has no screens table (no mobile source)
+screens as (
+    select * from {{ ref('stg_segment__screens') }}
 ),
 
 stitched_anonymous_ids as (
@@ -87,6 +93,17 @@ events as (
         event_at,
         received_at
     from pages
+    union all
+    select
+        screen_view_id as event_id,
+        cast('screen' as {{ dbt.type_string() }}) as event_source,
+        user_id,
+        anonymous_id,
+        context_group_id,
+        cast('screen_viewed' as {{ dbt.type_string() }}) as event_name,
+        event_at,
+        received_at
+    from screens
 ),
 
 -- the linter lays out only the rendered (full-refresh) branch; the incremental CTEs are laid out by hand
@@ -116,6 +133,7 @@ recent_claims as (
     {%- set claim_sources = [
         (ref('stg_segment__tracks'), 'event_at'),
         (ref('stg_segment__pages'), 'event_at'),
+        (ref('stg_segment__screens'), 'event_at'),
         ('group_calls', 'grouped_at'),
     ] %}
     {%- for calls, claimed_at in claim_sources %}

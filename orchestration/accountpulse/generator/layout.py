@@ -4,7 +4,8 @@ Segment warehouse has it, not the contract's own column list.
 - Segment lands columns accountpulse does not read: every table gets `original_timestamp`, `uuid_ts`
   and the flattened `context_*` fields of analytics.js (library, IP, user agent, locale); pages get
   their properties (`referrer`, `search`) and the page and campaign context (`context_page_*`,
-  `context_campaign_*`). Staging ignores columns it does not know.
+  `context_campaign_*`); screens (the demo has a mobile source) the mobile libraries' app, OS and
+  device context. Staging ignores columns it does not know.
 - Segment creates a column only when a call carried a value for it, so optional columns the demo's
   calls never carry are absent: pages have no `name` (the app's page calls name no page) and
   identifies no `name` trait. Staging reads an absent optional column as null; no mart reads either.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from accountpulse.raw_schema import RAW_TABLES, TS, TXT, Column, RawTable
+from accountpulse.raw_schema import OPTIONAL_TABLES, RAW_TABLES, TS, TXT, Column, RawTable
 
 _CLIENT_CONTEXT = (
     Column("context_library_version", TXT, required=False),
@@ -27,6 +28,18 @@ _CALL_TIMES = (
     Column("uuid_ts", TS, required=False),
 )
 _CALL_LIBRARY = (Column("context_library_name", TXT, required=False),)
+_MOBILE_CONTEXT = (
+    Column("context_library_name", TXT, required=False),
+    Column("context_library_version", TXT, required=False),
+    Column("context_app_name", TXT, required=False),
+    Column("context_app_version", TXT, required=False),
+    Column("context_os_name", TXT, required=False),
+    Column("context_os_version", TXT, required=False),
+    Column("context_device_type", TXT, required=False),
+    Column("context_device_model", TXT, required=False),
+    Column("context_ip", TXT, required=False),
+    Column("context_locale", TXT, required=False),
+)
 _PAGE_PROPERTIES = (
     Column("referrer", TXT, required=False),
     Column("search", TXT, required=False),
@@ -46,6 +59,7 @@ EXTRA_COLUMNS: dict[tuple[str, str], tuple[Column, ...]] = {
     ("segment", "pages"): _CALL_TIMES + _CALL_LIBRARY + _CLIENT_CONTEXT + _PAGE_PROPERTIES,
     ("segment", "identifies"): _CALL_TIMES + _CALL_LIBRARY + _CLIENT_CONTEXT,
     ("segment", "groups"): _CALL_TIMES + _CALL_LIBRARY + _CLIENT_CONTEXT,
+    ("segment", "screens"): _CALL_TIMES + _MOBILE_CONTEXT,
 }
 ABSENT_COLUMNS: dict[tuple[str, str], frozenset[str]] = {
     ("segment", "pages"): frozenset({"name"}),
@@ -65,7 +79,8 @@ def landed(raw: RawTable) -> RawTable:
     return replace(raw, columns=kept + extra)
 
 
-LANDED_TABLES: tuple[RawTable, ...] = tuple(landed(raw) for raw in RAW_TABLES)
+# the demo has a mobile source: its optional screens table too
+LANDED_TABLES: tuple[RawTable, ...] = tuple(landed(raw) for raw in RAW_TABLES + OPTIONAL_TABLES)
 
 
 def landed_table(schema_key: str, name: str) -> RawTable:

@@ -90,7 +90,7 @@ class Sink(ABC):
 
     def row_counts(self) -> dict[str, int]:
         counts = {}
-        for raw in RAW_TABLES:
+        for raw in LANDED_TABLES:
             schema = self.config.schema_for(raw.schema_key)
             counts[f"{schema}.{raw.name}"] = int(
                 self.query(f"select count(*) from {self.qualified(raw)}")[0][0]

@@ -22,7 +22,7 @@ from accountpulse.generator.manifest import (
     write_manifest,
 )
 from accountpulse.generator.messes import Counts, MessCounts
-from accountpulse.generator.segment import TABLE_COLUMNS, Block, SegmentModel, block_ranges, generate_block
+from accountpulse.generator.segment import SEGMENT_TABLES, Block, SegmentModel, block_ranges, generate_block
 from accountpulse.generator.tables import Vocabulary, segment_frame, stripe_frame
 from accountpulse.generator.world import World, build_world
 from accountpulse.raw_schema import STRIPE_TABLES
@@ -38,8 +38,8 @@ class SegmentWriter:
     def __init__(self, sink: Sink, world: World, flush_rows: int = FLUSH_ROWS) -> None:
         self.sink, self.flush_rows = sink, flush_rows
         self.vocab = Vocabulary(world.catalog, world.accounts, world.users)
-        self.buffers: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in TABLE_COLUMNS}
-        self.sizes = dict.fromkeys(TABLE_COLUMNS, 0)
+        self.buffers: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in SEGMENT_TABLES}
+        self.sizes = dict.fromkeys(SEGMENT_TABLES, 0)
         self.counts = Counts()
 
     def add(self, block: Block) -> None:
@@ -52,7 +52,7 @@ class SegmentWriter:
                     self.flush(name)
 
     def flush(self, name: str | None = None) -> None:
-        for table_name in [name] if name else list(TABLE_COLUMNS):
+        for table_name in [name] if name else list(SEGMENT_TABLES):
             parts = self.buffers[table_name]
             if not parts:
                 continue

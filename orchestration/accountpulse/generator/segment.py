@@ -38,7 +38,8 @@ LEVEL_WEIGHTS = np.array([1.0, 0.5, 0.3, 0.16, 0.1, 0.06, 0.04, 0.02])
 SETTINGS_RATE = 0.03
 REIDENTIFY_RATE = 0.01
 GENERAL_PAGE_SHARE = 0.3
-LIBRARIES = ("analytics.js", "analytics-node")
+LIBRARIES = ("analytics.js", "analytics-node", "analytics-ios", "analytics-android")
+MOBILE_USER_SHARE = 0.2  # users with the mobile app: on about a third of their days they use it
 # (utm_campaign, utm_source, utm_medium) of a share of anonymous first visits; code -1 = none
 CAMPAIGNS = (
     ("spring_launch", "google", "cpc"),
@@ -48,7 +49,7 @@ CAMPAIGNS = (
 CAMPAIGN_SHARE = 0.4
 
 TRACK_COLUMNS = ("anonymous_id", "user_id", "event", "context_group_id", "context_library_name")
-PAGE_COLUMNS = ("anonymous_id", "user_id", "page", "context_group_id", "campaign")
+PAGE_COLUMNS = ("anonymous_id", "user_id", "page", "context_group_id", "campaign", "screen")
 IDENTIFY_COLUMNS = ("anonymous_id", "user_id", "trait_user")
 GROUP_COLUMNS = ("anonymous_id", "user_id", "group_id", "plan")
 TABLE_COLUMNS = {
@@ -57,6 +58,9 @@ TABLE_COLUMNS = {
     "identifies": IDENTIFY_COLUMNS,
     "groups": GROUP_COLUMNS,
 }
+
+# the tables a block lands: screens are the page views of mobile sessions (split off after delivery)
+SEGMENT_TABLES = (*TABLE_COLUMNS, "screens")
 
 Rows = dict[str, np.ndarray]  # column -> array; "t" = when it really happened (ms), "cell" = user-day
 
@@ -118,6 +122,8 @@ class SegmentModel:
             np.arange(len(catalog.events)), self.ladder[later][self.ladder[later] >= 0]
         )
         self._special_cache: dict[int, dict[str, Rows]] = {}
+        self.n_users = len(world.users)
+        self.mobile = mobile_users(world)
         self.shared: dict[int, list[dict[str, int]]] = {}
         for link in world.links.get("shared_devices", []):
             self.shared.setdefault(link["account"], []).append(link)
@@ -208,6 +214,7 @@ class SegmentModel:
                     "page": page,
                     "context_group_id": np.full(len(who), -1),
                     "campaign": campaign,
+                    "screen": np.zeros(len(who), dtype=np.int64),
                     "t": joined[who] - before,
                     "cell": cell[who],
                     "special": np.ones(len(who), dtype=bool),
@@ -283,6 +290,11 @@ class SegmentModel:
             hit = (user == link["guest"]) & (day >= link["from_day"]) & (day < link["to_day"])
             device[hit] = link["owner"]
             guest |= hit
+        # a mobile user's day on the phone: its own device (code user + n_users), screens for pages
+        mobile = self.mobile[user] & ((day * 7 + user) % 3 == 0)
+        device = np.where(mobile, user + self.n_users, device)
+        guest &= ~mobile
+        library = np.where(mobile, 2 + user % 2, 0)
 
         # tracks: logged_in, feature events, settings_updated
         factor = np.where(members.scalable[row], scale, 1.0)
@@ -310,7 +322,7 @@ class SegmentModel:
             "user_id": user[t_cell],
             "event": event,
             "context_group_id": ctx[t_cell],
-            "context_library_name": server.astype(np.int64),
+            "context_library_name": np.where(server, 1, library[t_cell]).astype(np.int64),
             "t": np.concatenate([session[l_cell], f_t, s_t]),
             "cell": cell[t_cell],
             "special": np.zeros(len(t_cell), dtype=bool),
@@ -326,6 +338,7 @@ class SegmentModel:
             "page": self._pages(rng, row[p_cell], day[p_cell]),
             "context_group_id": ctx[p_cell],
             "campaign": np.full(len(p_cell), -1, dtype=np.int64),
+            "screen": mobile[p_cell].astype(np.int64),
             "t": p_t,
             "cell": cell[p_cell],
             "special": np.zeros(len(p_cell), dtype=bool),
@@ -383,6 +396,7 @@ class SegmentModel:
             "page": np.full(n, self.marketing_pages[0], dtype=np.int64),
             "context_group_id": np.full(n, -1, dtype=np.int64),
             "campaign": np.full(n, -1, dtype=np.int64),
+            "screen": np.zeros(n, dtype=np.int64),
             "t": session[s_cell] + length[s_cell] + 5 * MS_SECOND,
             "cell": cell[s_cell],
             "special": np.ones(n, dtype=bool),
@@ -445,6 +459,12 @@ class SegmentModel:
         return np.where(general, self.general_pages[rng.integers(0, len(self.general_pages), n)], page)
 
 
+def mobile_users(world: World) -> np.ndarray:
+    """Per user code: whether the user has the mobile app (a random stream of its own)."""
+    users = world.users
+    return (world.rng("mobile-users").random(len(users)) < MOBILE_USER_SHARE) & ~users.unresolved
+
+
 def _unresolve(model: SegmentModel, rng: np.random.Generator, rows: Rows, rate: float) -> np.ndarray:
     """Hand a share of ordinary rows to user ids that no group call names (never signups or
     onboarding, never the beta story's feature: it stays in its three accounts). Returns the mask."""
@@ -493,23 +513,34 @@ def finish(
     out["original_timestamp"] = delivery.original_timestamp[idx]
     n = len(idx)
     out["id"] = uuids(rng, n)
-    counts = MessCounts(
-        rows=n,
-        late_arrivals=int(delivery.late[idx].sum()),
-        clock_skew=int(delivery.skewed[idx].sum()) if table == "tracks" else 0,
-        anonymous=int((out["user_id"] < 0).sum()),
-        unresolved=int(
-            model.world.users.unresolved[np.maximum(out["user_id"], 0)][out["user_id"] >= 0].sum()
-        ),
-    )
+    out["_late"] = delivery.late[idx]
+    out["_skewed"] = delivery.skewed[idx] if table == "tracks" else np.zeros(n, dtype=bool)
+    out["_first"] = np.ones(n, dtype=bool)  # first delivery of the message
     dup = duplicate_indices(rng, n, config.duplicate_rate)
     if len(dup):
         copies = {name: values[dup] for name, values in out.items()}
         copies["uuid_ts"] = copies["uuid_ts"] + redelivery_lag(rng, len(dup))
+        copies["_first"] = np.zeros(len(dup), dtype=bool)
         out = {name: np.concatenate([out[name], copies[name]]) for name in out}
-        counts.rows += len(dup)
-        counts.duplicate_rows = len(dup)
-    return out, counts
+    return out, mess_counts(model, out)
+
+
+def mess_counts(model: SegmentModel, out: dict[str, np.ndarray]) -> MessCounts:
+    """The messes of finished rows (counted per message: on first deliveries, plus the copies)."""
+    first = out["_first"]
+    user = out["user_id"][first]
+    return MessCounts(
+        rows=len(first),
+        duplicate_rows=int((~first).sum()),
+        late_arrivals=int(out["_late"][first].sum()),
+        clock_skew=int(out["_skewed"][first].sum()),
+        anonymous=int((user < 0).sum()),
+        unresolved=int(model.world.users.unresolved[np.maximum(user, 0)][user >= 0].sum()),
+    )
+
+
+def _select(columns: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[mask] for name, values in columns.items()}
 
 
 def generate_block(
@@ -549,6 +580,14 @@ def generate_block(
             out, mess = finish(model, table, rows, shared_rng, horizon_ms, received_from_ms)
             tables[table] = {name: np.concatenate([tables[table][name], out[name]]) for name in out}
             counts.tables[table].add(mess)
+    # screen views went through delivery with the page views (so every random draw stays as it was)
+    pages = tables["pages"]
+    on_mobile = pages["screen"] == 1
+    tables["screens"], tables["pages"] = _select(pages, on_mobile), _select(pages, ~on_mobile)
+    counts.tables["screens"] = mess_counts(model, tables["screens"])
+    counts.tables["pages"] = mess_counts(model, tables["pages"])
+    for name, columns in tables.items():
+        tables[name] = {key: values for key, values in columns.items() if not key.startswith("_")}
     return Block(tables, counts)
 
 

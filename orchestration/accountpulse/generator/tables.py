@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +28,13 @@ def _ms(values: np.ndarray) -> np.ndarray:
     return values.astype("datetime64[ms]")
 
 
-LIBRARY_VERSIONS = ("next-1.70.0", "6.2.0")  # per LIBRARIES entry
+LIBRARY_VERSIONS = ("next-1.70.0", "6.2.0", "4.1.8", "4.11.3")  # per LIBRARIES entry
+APP_NAME = "AccountPulse Demo"
+APP_VERSION = "3.4.1"
+MOBILE_OS = (
+    ("iOS", "17.4.1", "ios", "iPhone15,2"),
+    ("Android", "14", "android", "Pixel 8"),
+)  # by library - 2
 USER_AGENTS = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Safari/605.1.15",
@@ -45,13 +52,22 @@ SESSION_GAP_MS = 30 * 60 * 1000  # a page viewed within this of the device's pre
 
 
 def _device_values(n_users: int) -> dict[str, np.ndarray]:
-    """Per device (anonymous id code): IP, user agent, locale."""
-    codes = range(n_users)
+    """Per device (anonymous id code: a user's browser, then n_users + the user's phone): IP, user agent
+    (browsers only), locale (the user's)."""
+    codes = range(2 * n_users)
     return {
         "context_ip": _lookup([f"{IP_NETWORKS[k % 3]}.{1 + (k // 3) % 254}" for k in codes]),
-        "context_user_agent": _lookup([USER_AGENTS[k % len(USER_AGENTS)] for k in codes]),
-        "context_locale": _lookup([LOCALES[k % len(LOCALES)] for k in codes]),
+        "context_user_agent": _lookup(
+            [USER_AGENTS[k % len(USER_AGENTS)] if k < n_users else None for k in codes]
+        ),
+        "context_locale": _lookup([LOCALES[(k % n_users) % len(LOCALES)] for k in codes]),
     }
+
+
+def mobile_anonymous_ids(user_ids: list[str]) -> list[str]:
+    """The anonymous id of each user's phone (derived from the user id: no random draw)."""
+    namespace = uuid.UUID("6f1c1b1e-4a4e-4d2b-9a53-2f0c9d1b7e21")
+    return [str(uuid.uuid5(namespace, user_id)) for user_id in user_ids]
 
 
 def _campaign_search(name: str, source: str, medium: str) -> str:
@@ -63,7 +79,7 @@ class Vocabulary:
 
     def __init__(self, catalog: Catalog, accounts: list[Account], users: Users) -> None:
         self.user_id = _lookup(users.user_id)
-        self.anonymous_id = _lookup(users.anonymous_id)
+        self.anonymous_id = _lookup(list(users.anonymous_id) + mobile_anonymous_ids(users.user_id))
         self.email = _lookup(users.email)
         self.user_name = _lookup(users.name)
         self.role = _lookup(users.role)
@@ -113,7 +129,9 @@ def segment_frame(raw: RawTable, columns: dict[str, np.ndarray], vocab: Vocabula
     data["uuid_ts"] = _ms(c["uuid_ts"])
     # client context: from the device; server-side calls (analytics-node) carry none
     library = c.get("context_library_name", np.zeros(len(c["id"]), dtype=np.int64))
-    device = np.where(library == 0, c["anonymous_id"], -1)
+    if raw.name == "screens":  # the phone's library: as the session's tracks (segment.py)
+        library = 2 + np.maximum(c["user_id"], 0) % 2
+    device = np.where(library != 1, c["anonymous_id"], -1)
     data["context_library_name"] = vocab.library[library]
     data["context_library_version"] = vocab.library_version[library]
     for name, values in vocab.device.items():
@@ -136,6 +154,16 @@ def segment_frame(raw: RawTable, columns: dict[str, np.ndarray], vocab: Vocabula
         data["context_campaign_source"] = vocab.campaign_source[campaign]
         data["context_campaign_medium"] = vocab.campaign_medium[campaign]
         data["context_group_id"] = vocab.group_id[c["context_group_id"]]
+    elif raw.name == "screens":
+        data["name"] = vocab.page_name[c["page"]]
+        data["context_group_id"] = vocab.group_id[c["context_group_id"]]
+        data["context_app_name"] = np.full(len(c["id"]), APP_NAME, dtype=object)
+        data["context_app_version"] = np.full(len(c["id"]), APP_VERSION, dtype=object)
+        os = library - 2
+        for k, name in enumerate(
+            ("context_os_name", "context_os_version", "context_device_type", "context_device_model")
+        ):
+            data[name] = np.array([entry[k] for entry in MOBILE_OS], dtype=object)[os]
     elif raw.name == "identifies":
         data["email"] = vocab.email[c["trait_user"]]
         data["name"] = vocab.user_name[c["trait_user"]]
