@@ -1,45 +1,58 @@
-{#- Select a raw table's columns by name, tolerating a user's warehouse layout:
-    - a required column that is missing stops the build with a message naming table and column;
-    - an optional column that is missing becomes a typed null;
-    - columns we do not know are ignored (a new column in a raw table never breaks the build);
+{#- `select <columns> from <raw table>` for one raw table of the input contract, read from the sources
+    YAML (models/staging/*/_*__sources.yml): each column's `data_type` and its `config.meta`
+    (`required`, default false; `alternatives`, other names the same column lands under).
+    - a required column that is missing (under its name and every alternative) stops the build with a
+      message naming table and column;
+    - an optional column that is missing becomes a typed null; an alternative that is present is read
+      under the contract's name (e.g. `price_id` as `plan_id`);
+    - columns the contract does not name are ignored (a new column in a raw table never breaks the build);
     - a column whose type drifted (see raw_column_read) is read through a safe cast, or stops the
-      build with a message naming table, column, expected type and the type found.
-    `columns` is a list of (name, type, required) triples; the output keeps the raw names,
-    quoted, so reserved words such as "timestamp" and "end" are safe. One more column,
-    `type_drift_reason`, is 'invalid_<column>' for a row whose value could not be cast (the first
-    such column), else null: base models set those rows aside with it. -#}
-{% macro source_columns(relation, columns) -%}
+      build with a message naming table, column, expected type and the type found;
+    - an optional table (table `config.meta.required: false`) that does not exist reads as no rows,
+      with every contract column typed; a missing required table stops the build.
+    The output keeps the contract's names, quoted, so reserved words such as "timestamp" and "end" are
+    safe. One more column, `type_drift_reason`, is 'invalid_<column>' for a row whose value could not
+    be cast (the first such column), else null: base models set those rows aside with it. -#}
+{% macro raw_table(source_name, table_name) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- if not execute -%}
+    select * from {{ relation }}
+    {%- else -%}
+    {%- set contract = accountpulse.raw_contract(source_name, table_name) -%}
     {%- set found_types = {} -%}
-    {%- if execute -%}
-        {%- set found = adapter.get_columns_in_relation(relation) -%}
-        {%- if found | length == 0 -%}
-            {{ exceptions.raise_compiler_error("Raw table " ~ relation ~ " was not found (or has no columns). Load the raw data first, e.g. `accountpulse generate`, or point the segment_schema/stripe_schema vars at your loader's schemas.") }}
-        {%- endif -%}
-        {%- for col in found -%}{%- do found_types.update({col.name | lower: col.dtype}) -%}{%- endfor -%}
+    {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
+    {%- if existing is not none -%}
+        {%- for col in adapter.get_columns_in_relation(existing) -%}{%- do found_types.update({col.name | lower: col.dtype}) -%}{%- endfor -%}
     {%- endif -%}
+    {%- if found_types | length == 0 and contract.required -%}
+        {{ exceptions.raise_compiler_error("Raw table " ~ relation ~ " was not found (or has no columns). Load the raw data first, e.g. `accountpulse generate`, or point the segment_schema/stripe_schema vars at your loader's schemas.") }}
+    {%- endif -%}
+    {%- set table_missing = found_types | length == 0 -%}
     {%- set selected = [] -%}
     {%- set invalid_checks = [] -%}
-    {%- for name, type, required in columns -%}
-        {%- set quoted = adapter.quote(name) -%}
-        {%- if not execute -%}
-            {%- do selected.append(quoted) -%}
-        {%- elif name in found_types -%}
-            {%- set read = accountpulse.raw_column_read(relation, name, type, found_types[name]) -%}
+    {%- for column in contract.columns -%}
+        {%- set quoted = adapter.quote(column.name) -%}
+        {%- set landed = [] -%}
+        {%- for candidate in [column.name] + column.alternatives -%}
+            {%- if candidate | lower in found_types and landed | length == 0 -%}{%- do landed.append(candidate | lower) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- if landed -%}
+            {%- set read = accountpulse.raw_column_read(relation, landed[0], column.type, found_types[landed[0]]) -%}
             {%- if read.cast is none -%}
-                {%- do selected.append(quoted) -%}
+                {%- do selected.append(adapter.quote(landed[0]) ~ (' as ' ~ quoted if landed[0] != column.name else '')) -%}
             {%- else -%}
                 {%- do selected.append(read.cast ~ ' as ' ~ quoted) -%}
                 {%- if read.can_fail -%}
                     {%- do invalid_checks.append(
-                        "when nullif(trim(cast(" ~ quoted ~ " as " ~ dbt.type_string() ~ ")), '') is not null and "
-                        ~ read.cast ~ " is null then 'invalid_" ~ name ~ "'"
+                        "when nullif(trim(cast(" ~ adapter.quote(landed[0]) ~ " as " ~ dbt.type_string() ~ ")), '') is not null and "
+                        ~ read.cast ~ " is null then 'invalid_" ~ column.name ~ "'"
                     ) -%}
                 {%- endif -%}
             {%- endif -%}
-        {%- elif required -%}
-            {{- exceptions.raise_compiler_error("Raw table " ~ relation ~ " is missing required column '" ~ name ~ "'. accountpulse reads this column; add it to the loader's table or map it in a view.") }}
+        {%- elif column.required and not table_missing -%}
+            {{- exceptions.raise_compiler_error("Raw table " ~ relation ~ " is missing required column '" ~ column.name ~ "'" ~ (" (or '" ~ column.alternatives | join("', '") ~ "')" if column.alternatives else "") ~ ". accountpulse reads this column; add it to the loader's table or map it in a view.") }}
         {%- else -%}
-            {%- do selected.append('cast(null as ' ~ type ~ ') as ' ~ quoted) -%}
+            {%- do selected.append('cast(null as ' ~ column.type ~ ') as ' ~ quoted) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if invalid_checks -%}
@@ -47,7 +60,52 @@
     {%- else -%}
         {%- do selected.append('cast(null as ' ~ dbt.type_string() ~ ') as type_drift_reason') -%}
     {%- endif %}
+    select
         {{ selected | join(',\n        ') }}
+    {% if table_missing -%}
+    where 1 = 0
+    {%- else -%}
+    from {{ relation }}
+    {%- endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The contract of one raw table, from the sources YAML: {required: table required, columns: [{name,
+    type (the dbt cross-database type of the column's data_type family), required, alternatives}]}. -#}
+{% macro raw_contract(source_name, table_name) -%}
+    {%- set nodes = graph.sources.values() | selectattr('source_name', 'equalto', source_name) | selectattr('name', 'equalto', table_name) | list -%}
+    {%- if nodes | length == 0 -%}
+        {{ exceptions.raise_compiler_error("Raw table " ~ source_name ~ "." ~ table_name ~ " is not declared in the sources YAML.") }}
+    {%- endif -%}
+    {%- set node = nodes[0] -%}
+    {%- set table_meta = node.config.get('meta', {}) or node.meta or {} -%}
+    {%- set columns = [] -%}
+    {%- for name, column in node.columns.items() -%}
+        {%- set meta = (column.get('config', {}) or {}).get('meta', {}) or column.get('meta', {}) or {} -%}
+        {%- if not column.get('data_type') -%}
+            {{ exceptions.raise_compiler_error("Raw table " ~ source_name ~ "." ~ table_name ~ " column '" ~ name ~ "' has no data_type in the sources YAML.") }}
+        {%- endif -%}
+        {%- do columns.append({
+            'name': name | lower,
+            'type': accountpulse.contract_type(column.get('data_type')),
+            'required': meta.get('required', false),
+            'alternatives': meta.get('alternatives', []),
+        }) -%}
+    {%- endfor -%}
+    {{ return({'required': table_meta.get('required', true), 'columns': columns}) }}
+{%- endmacro %}
+
+{#- The dbt cross-database type for a contract data_type (varchar, bigint, double precision, timestamp, boolean). -#}
+{% macro contract_type(data_type) -%}
+    {%- set family = accountpulse.type_family(data_type) -%}
+    {%- if family == 'text' -%}{{ return(dbt.type_string()) }}
+    {%- elif family == 'integer' -%}{{ return(dbt.type_bigint()) }}
+    {%- elif family == 'number' -%}{{ return(dbt.type_float()) }}
+    {%- elif family == 'timestamp' -%}{{ return(dbt.type_timestamp()) }}
+    {%- elif family == 'boolean' -%}{{ return(dbt.type_boolean()) }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("Unknown data_type '" ~ data_type ~ "' in the raw-input contract (sources YAML); use varchar, bigint, double precision, timestamp or boolean.") }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- How one present raw column is read, from its expected type and the type the warehouse reports.

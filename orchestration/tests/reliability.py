@@ -225,7 +225,7 @@ class _Rows:
             {
                 "id": item_id,
                 "subscription_id": subscription_id,
-                "price_id": price_id,
+                "plan_id": price_id,
                 "quantity": quantity,
                 "created": start,
             }
@@ -253,7 +253,7 @@ class _Rows:
                     "invoice_id": invoice_id,
                     "subscription_id": subscription_id,
                     "subscription_item_id": item_id,
-                    "price_id": price_id,
+                    "plan_id": price_id,
                     "amount": amount,
                     "currency": "usd",
                     "quantity": quantity,
@@ -449,7 +449,7 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
     raw.expected.unmapped["cus_conflict"] = "conflicting_account_ids"
     # a negative quantity on a subscription item: set aside (MRR comes from invoice lines)
     raw.rows["subscription_item"].append(
-        {"id": "si_negative", "subscription_id": "sub_cus_ob_a", "price_id": "price_team_50", "quantity": -2}
+        {"id": "si_negative", "subscription_id": "sub_cus_ob_a", "plan_id": "price_team_50", "quantity": -2}
     )
     ev[("stripe.subscription_item", "rejected", "negative_quantity")] += 1
     _missing_keys_and_uncastable_values(raw)
@@ -637,7 +637,7 @@ def revenue_line_in_unknown_currency() -> dict[str, Any]:
         "invoice_id": "in_xts",
         "subscription_id": "sub_cus_ob_a",
         "subscription_item_id": "si_cus_ob_a",
-        "price_id": "price_xts",
+        "plan_id": "price_xts",
         "amount": 5_000,
         "currency": "xts",
         "quantity": 1,

@@ -491,7 +491,7 @@ def test_renewal_risk_renews_within_60_days_on_a_yearly_plan(
         from stripe.subscription_history h
         join stripe.customer c on c.id = h.customer_id
         join stripe.subscription_item i on i.subscription_id = h.id
-        join stripe.price p on p.id = i.price_id
+        join stripe.price p on p.id = i.plan_id
         where h._fivetran_active and h.status = 'active' and c.metadata like ?
         """,
         [f'%"{account}"%'],
@@ -532,11 +532,11 @@ def test_stripe_tables_are_consistent(con: duckdb.DuckDBPyConnection) -> None:
         "select count(*) from stripe.subscription_item "
         "where subscription_id not in (select id from stripe.subscription_history)"
     )
-    zero("select count(*) from stripe.invoice_line_item where price_id not in (select id from stripe.price)")
+    zero("select count(*) from stripe.invoice_line_item where plan_id not in (select id from stripe.price)")
     zero("select count(*) from stripe.price where product_id not in (select id from stripe.product)")
     zero(
         "select count(*) from stripe.invoice_line_item where not proration and type = 'subscription' "
-        "and amount <> quantity * (select unit_amount from stripe.price p where p.id = price_id) "
+        "and amount <> quantity * (select unit_amount from stripe.price p where p.id = plan_id) "
         "and amount <> 0"
     )
     # prorations come in pairs on one item (or alone for an added/removed item), over t -> period end

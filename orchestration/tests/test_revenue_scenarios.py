@@ -147,7 +147,7 @@ class StripeFixture:
             {
                 "id": item_id,
                 "subscription_id": subscription_id,
-                "price_id": price_id,
+                "plan_id": price_id,
                 "quantity": quantity,
                 "created": created,
             }
@@ -190,7 +190,7 @@ class StripeFixture:
                     "invoice_id": invoice_id,
                     "subscription_id": subscription_id,
                     "subscription_item_id": line.get("item"),
-                    "price_id": line["price"],
+                    "plan_id": line["price"],
                     "amount": line["amount"],
                     "currency": currency,
                     "quantity": line["quantity"],

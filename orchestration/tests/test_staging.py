@@ -65,6 +65,80 @@ def _raw_rows() -> dict[str, list[tuple]]:
     }
 
 
+# The columns the tuples of _raw_rows give, in order (every other contract column is null).
+ROW_COLUMNS = {
+    "tracks": (
+        "id",
+        "anonymous_id",
+        "user_id",
+        "event",
+        "event_text",
+        "timestamp",
+        "original_timestamp",
+        "sent_at",
+        "received_at",
+        "uuid_ts",
+        "context_group_id",
+        "context_library_name",
+    ),
+    "pages": (
+        "id",
+        "anonymous_id",
+        "user_id",
+        "timestamp",
+        "sent_at",
+        "received_at",
+        "name",
+        "path",
+        "url",
+        "title",
+        "context_group_id",
+    ),
+    "identifies": (
+        "id",
+        "anonymous_id",
+        "user_id",
+        "timestamp",
+        "sent_at",
+        "received_at",
+        "email",
+        "name",
+        "role",
+    ),
+    "groups": (
+        "id",
+        "anonymous_id",
+        "user_id",
+        "group_id",
+        "timestamp",
+        "sent_at",
+        "received_at",
+        "name",
+        "plan",
+        "industry",
+        "employees",
+        "created_at",
+    ),
+    "customer": ("id", "name", "email", "created", "currency", "is_deleted", "metadata"),
+    "price": (
+        "id",
+        "product_id",
+        "unit_amount",
+        "currency",
+        "recurring_interval",
+        "recurring_interval_count",
+        "type",
+    ),
+    "subscription_item": ("id", "subscription_id", "plan_id", "quantity", "created"),
+}
+
+
+def _insert_sql(raw: RawTable, mark: str) -> str:
+    names = ROW_COLUMNS[raw.name]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    return f'insert into "{raw.schema_key}"."{raw.name}" ({quoted}) values ({", ".join(mark for _ in names)})'
+
+
 def _write_raw(
     path: Path, drop: tuple[str, str] | None = None, rows: dict[str, list[tuple]] | None = None
 ) -> None:
@@ -75,8 +149,7 @@ def _write_raw(
         con.execute(create_table_sql(raw))
         data = rows.get(raw.name, [])
         if data:
-            marks = ", ".join("?" for _ in raw.columns)
-            con.executemany(f'insert into "{raw.schema_key}"."{raw.name}" values ({marks})', data)
+            con.executemany(_insert_sql(raw, "?"), data)
         if drop and drop[0] == raw.name:
             con.execute(f'alter table "{raw.schema_key}"."{raw.name}" drop column "{drop[1]}"')
     con.close()
@@ -94,8 +167,7 @@ def _write_raw_postgres(dbname: str, rows: dict[str, list[tuple]]) -> None:
             cur.execute(create_table_sql(raw))
             data = rows.get(raw.name, [])
             if data:
-                marks = ", ".join("%s" for _ in raw.columns)
-                cur.executemany(f'insert into "{raw.schema_key}"."{raw.name}" values ({marks})', data)
+                cur.executemany(_insert_sql(raw, "%s"), data)
     conn.close()
 
 
@@ -189,6 +261,41 @@ def test_required_column_missing_fails_with_named_message(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert "missing required column 'event'" in result.stdout
     assert "tracks" in result.stdout
+
+
+def test_a_column_landed_under_an_alternative_name_is_read_under_the_contract_name(tmp_path: Path) -> None:
+    """Fivetran lands an item's price as plan_id; other set-ups name it price_id: both are read."""
+    db = tmp_path / "raw.duckdb"
+    _write_raw(db)
+    con = duckdb.connect(str(db))
+    con.execute('alter table stripe.subscription_item rename column "plan_id" to "price_id"')
+    con.close()
+    run_dbt(
+        ["build", "--select", "+stg_stripe__subscription_items", "--indirect-selection", "cautious"],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+    )
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "select subscription_item_id, price_id from staging.stg_stripe__subscription_items"
+    ).fetchall()
+    con.close()
+    assert rows == [("si1", "pr1")]
+
+
+def test_a_required_column_missing_under_every_name_stops_naming_the_alternatives(tmp_path: Path) -> None:
+    db = tmp_path / "raw.duckdb"
+    _write_raw(db, drop=("subscription_item", "plan_id"))
+    result = run_dbt(
+        ["build", "--select", "+stg_stripe__subscription_items", "--indirect-selection", "cautious"],
+        target="duckdb",
+        workdir=tmp_path,
+        duckdb_path=db,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "subscription_item\" is missing required column 'plan_id' (or 'price_id')" in result.stdout
 
 
 @pytest.mark.postgres

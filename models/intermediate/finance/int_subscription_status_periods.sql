@@ -1,4 +1,5 @@
--- The days each subscription version is in force. The state of a day is the state at its end: the
+-- The days each subscription version is in force (recorded versions, and before the first one the
+-- versions its dates imply). The state of a day is the state at its end: the
 -- latest version that started on or before that day (versions superseded the same day are dropped).
 -- A subscription counts as revenue on a day when that version's status is a revenue status
 -- (var revenue_subscription_statuses: active, past_due) and it has not ended by the end of the day.
@@ -13,6 +14,75 @@ subscription_ends as (
         max(ended_at) as ended_at
     from subscription_history
     group by subscription_id
+),
+
+first_versions as (
+    select *
+    from (
+        select
+            subscription_id,
+            customer_id,
+            status,
+            started_at,
+            trial_end_at,
+            valid_from,
+            row_number() over (partition by subscription_id order by valid_from) as version_number
+        from subscription_history
+    ) as numbered
+    where version_number = 1
+),
+
+inferred_versions as (
+    -- Before its first recorded version a subscription is in the state its own dates imply: trialing
+    -- from its start until trial_end, then active; an incomplete one stays as it is. A warehouse without
+    -- Fivetran history mode records only the latest version (dated by _fivetran_synced), so this is
+    -- where its past comes from; with history mode the first version starts the day the subscription does.
+    select
+        subscription_id,
+        customer_id,
+        'trialing' as status,
+        started_at as valid_from
+    from first_versions
+    where trial_end_at > started_at
+        and cast(started_at as date) < cast(valid_from as date)
+        and status not in ('incomplete', 'incomplete_expired')
+
+    union all
+
+    select
+        subscription_id,
+        customer_id,
+        case when status in ('incomplete', 'incomplete_expired') then status else 'active' end as status,
+        case when trial_end_at > started_at then trial_end_at else started_at end as valid_from
+    from first_versions
+    where cast(case when trial_end_at > started_at then trial_end_at else started_at end as date)
+        < cast(valid_from as date)
+),
+
+versions as (
+    select
+        subscription_id,
+        customer_id,
+        status,
+        is_cancel_at_period_end,
+        current_period_start_at,
+        current_period_end_at,
+        trial_end_at,
+        valid_from
+    from subscription_history
+
+    union all
+
+    select
+        subscription_id,
+        customer_id,
+        status,
+        false as is_cancel_at_period_end,
+        cast(null as {{ dbt.type_timestamp() }}) as current_period_start_at,
+        cast(null as {{ dbt.type_timestamp() }}) as current_period_end_at,
+        cast(null as {{ dbt.type_timestamp() }}) as trial_end_at,
+        valid_from
+    from inferred_versions
 ),
 
 dated as (
@@ -30,7 +100,7 @@ dated as (
             partition by subscription_id
             order by valid_from
         ) as next_version_date
-    from subscription_history
+    from versions
 ),
 
 last_of_each_day as (

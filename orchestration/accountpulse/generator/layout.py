@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from accountpulse.raw_schema import OPTIONAL_TABLES, RAW_TABLES, TS, TXT, Column, RawTable
+from accountpulse.raw_schema import RAW_TABLES, TS, TXT, Column, RawTable
 
 _CLIENT_CONTEXT = (
     Column("context_library_version", TXT, required=False),
@@ -79,8 +79,8 @@ def landed(raw: RawTable) -> RawTable:
     return replace(raw, columns=kept + extra)
 
 
-# the demo has a mobile source: its optional screens table too
-LANDED_TABLES: tuple[RawTable, ...] = tuple(landed(raw) for raw in RAW_TABLES + OPTIONAL_TABLES)
+# every table of the contract, the optional ones too (the demo has a mobile source: screens)
+LANDED_TABLES: tuple[RawTable, ...] = tuple(landed(raw) for raw in RAW_TABLES)
 
 
 def landed_table(schema_key: str, name: str) -> RawTable:

@@ -101,7 +101,7 @@ def _write_segment(world: World, sink: Sink, day_lo: int, day_hi: int, label: st
 
 def _write_stripe(world: World, sink: Sink) -> None:
     for raw in STRIPE_TABLES:
-        sink.append(raw, stripe_frame(raw, world.stripe.tables[raw.name]))
+        sink.append(raw, stripe_frame(raw, world.stripe.tables.get(raw.name, [])))
 
 
 def _target(config: GeneratorConfig, sink: Sink) -> dict[str, str]:

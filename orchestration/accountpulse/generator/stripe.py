@@ -183,6 +183,7 @@ class _Simulator:
             "discount_amount": 0,
         }
         row.update(values)
+        row["plan_id"] = row.pop("price_id")  # Fivetran lands an item's price id as plan_id
         return row
 
     def _invoice(
@@ -552,7 +553,7 @@ def simulate(
                         {
                             "id": item.id,
                             "subscription_id": run.id,
-                            "price_id": item.price.id,
+                            "plan_id": item.price.id,
                             "quantity": item.quantity,
                             "created": item.created,
                         }
@@ -603,6 +604,7 @@ def _land_history(
                 if last
                 else versions[k + 1][0] - timedelta(milliseconds=1),
                 "_fivetran_active": last,
+                "_fivetran_synced": at,
             }
         )
 

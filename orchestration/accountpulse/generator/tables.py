@@ -182,14 +182,16 @@ def segment_frame(raw: RawTable, columns: dict[str, np.ndarray], vocab: Vocabula
 
 
 def frame(raw: RawTable, data: dict[str, Any]) -> pd.DataFrame:
-    """A frame with exactly raw's columns, in order, typed for the loaders."""
-    missing = [c.name for c in raw.columns if c.name not in data]
+    """A frame with exactly raw's columns, in order, typed for the loaders; optional columns the
+    generator does not fill are null."""
+    missing = [c.name for c in raw.columns if c.required and c.name not in data]
     extra = [name for name in data if name not in raw.column_names]
     if missing or extra:
         raise ValueError(f"{raw.name}: missing columns {missing}, unexpected {extra}")
+    rows = len(next(iter(data.values()))) if data else 0
     out: dict[str, Any] = {}
     for column in raw.columns:
-        values = data[column.name]
+        values = data[column.name] if column.name in data else [None] * rows
         if column.sql_type == TS:
             out[column.name] = _timestamps(values)
         elif column.sql_type == BIG:
@@ -211,5 +213,8 @@ def _timestamps(values: Any) -> np.ndarray:
 
 
 def stripe_frame(raw: RawTable, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    unknown = sorted({key for row in rows for key in row} - set(raw.column_names))
+    if unknown:
+        raise ValueError(f"{raw.name}: generated columns {unknown} are not in the raw-input contract")
     data = {column.name: [row.get(column.name) for row in rows] for column in raw.columns}
     return frame(raw, data)

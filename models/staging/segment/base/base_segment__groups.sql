@@ -3,21 +3,7 @@
 -- more than a day after its receipt or more than max_event_delay_days before it is set aside (the rule of
 -- tracks): a bogus date would decide a membership, and with it the account of a user's earlier events.
 with source as (
-    select
-        {{ source_columns(source('segment', 'groups'), [
-            ('id', dbt.type_string(), true),
-            ('anonymous_id', dbt.type_string(), false),
-            ('user_id', dbt.type_string(), true),
-            ('group_id', dbt.type_string(), true),
-            ('timestamp', dbt.type_timestamp(), true),
-            ('received_at', dbt.type_timestamp(), true),
-            ('name', dbt.type_string(), false),
-            ('plan', dbt.type_string(), false),
-            ('industry', dbt.type_string(), false),
-            ('employees', dbt.type_string(), false),
-            ('created_at', dbt.type_timestamp(), false),
-        ]) }}
-    from {{ source('segment', 'groups') }}
+    {{ raw_table('segment', 'groups') }}
 ),
 
 renamed as (

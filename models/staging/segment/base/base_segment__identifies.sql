@@ -1,18 +1,7 @@
 -- Every raw identify call with house names, rejection reason and delivery rank. A call dated more than
 -- a day after its receipt or more than max_event_delay_days before it is set aside (the rule of tracks).
 with source as (
-    select
-        {{ source_columns(source('segment', 'identifies'), [
-            ('id', dbt.type_string(), true),
-            ('anonymous_id', dbt.type_string(), false),
-            ('user_id', dbt.type_string(), true),
-            ('timestamp', dbt.type_timestamp(), true),
-            ('received_at', dbt.type_timestamp(), true),
-            ('email', dbt.type_string(), false),
-            ('name', dbt.type_string(), false),
-            ('role', dbt.type_string(), false),
-        ]) }}
-    from {{ source('segment', 'identifies') }}
+    {{ raw_table('segment', 'identifies') }}
 ),
 
 renamed as (

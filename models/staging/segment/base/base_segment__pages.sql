@@ -1,21 +1,7 @@
 -- Every raw page call: house names, event time (the loader's timestamp: pages carry no
 -- original_timestamp), rejection reason and delivery rank per message id.
 with source as (
-    select
-        {{ source_columns(source('segment', 'pages'), [
-            ('id', dbt.type_string(), true),
-            ('anonymous_id', dbt.type_string(), false),
-            ('user_id', dbt.type_string(), true),
-            ('timestamp', dbt.type_timestamp(), true),
-            ('sent_at', dbt.type_timestamp(), false),
-            ('received_at', dbt.type_timestamp(), true),
-            ('name', dbt.type_string(), false),
-            ('path', dbt.type_string(), false),
-            ('url', dbt.type_string(), false),
-            ('title', dbt.type_string(), false),
-            ('context_group_id', dbt.type_string(), false),
-        ]) }}
-    from {{ source('segment', 'pages') }}
+    {{ raw_table('segment', 'pages') }}
 ),
 
 renamed as (

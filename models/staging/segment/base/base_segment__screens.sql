@@ -1,31 +1,9 @@
 -- Every raw screen call (a mobile app's page view): house names, Segment's corrected event time (mobile
 -- devices queue calls offline and their clocks are wrong, so the rule of tracks), rejection reason and
 -- delivery rank per message id. `screens` is an optional table: a warehouse without a mobile source has
--- none, and this model is then empty (macros/optional_sources.sql).
-{%- set raw = source('segment', 'screens') %}
-{%- set columns = [
-    ('id', dbt.type_string(), true),
-    ('anonymous_id', dbt.type_string(), false),
-    ('user_id', dbt.type_string(), true),
-    ('timestamp', dbt.type_timestamp(), true),
-    ('original_timestamp', dbt.type_timestamp(), false),
-    ('sent_at', dbt.type_timestamp(), false),
-    ('received_at', dbt.type_timestamp(), true),
-    ('name', dbt.type_string(), false),
-    ('context_group_id', dbt.type_string(), false),
-] %}
-
+-- none, and this model is then empty (an optional table of the contract: raw_table reads no rows).
 with source as (
-    {%- if source_table_exists(raw) %}
-    select
-        {{ source_columns(raw, columns) }}
-    from {{ raw }}
-    {%- else %}
-    -- no screens table in this warehouse (no mobile source): no rows
-    select
-        {{ empty_source_columns(columns) }}
-    where 1 = 0
-    {%- endif %}
+    {{ raw_table('segment', 'screens') }}
 ),
 
 renamed as (

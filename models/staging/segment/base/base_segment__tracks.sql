@@ -1,21 +1,7 @@
 -- Every raw track with house names, Segment's corrected event time, a rejection reason
 -- for rows that cannot be used, and a delivery rank per message id (1 = first delivery).
 with source as (
-    select
-        {{ source_columns(source('segment', 'tracks'), [
-            ('id', dbt.type_string(), true),
-            ('anonymous_id', dbt.type_string(), false),
-            ('user_id', dbt.type_string(), true),
-            ('event', dbt.type_string(), true),
-            ('event_text', dbt.type_string(), false),
-            ('timestamp', dbt.type_timestamp(), true),
-            ('original_timestamp', dbt.type_timestamp(), false),
-            ('sent_at', dbt.type_timestamp(), false),
-            ('received_at', dbt.type_timestamp(), true),
-            ('uuid_ts', dbt.type_timestamp(), false),
-            ('context_group_id', dbt.type_string(), false),
-        ]) }}
-    from {{ source('segment', 'tracks') }}
+    {{ raw_table('segment', 'tracks') }}
 ),
 
 renamed as (

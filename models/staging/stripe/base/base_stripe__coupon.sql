@@ -1,15 +1,6 @@
 -- Coupons with amount_off in decimal units of the coupon's currency.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'coupon'), [
-            ('id', dbt.type_string(), true),
-            ('amount_off', dbt.type_bigint(), false),
-            ('percent_off', dbt.type_float(), false),
-            ('currency', dbt.type_string(), false),
-            ('duration', dbt.type_string(), true),
-            ('duration_in_months', dbt.type_bigint(), false),
-        ]) }}
-    from {{ source('stripe', 'coupon') }}
+    {{ raw_table('stripe', 'coupon') }}
 ),
 
 flagged as (

@@ -1,17 +1,7 @@
 -- Every raw Stripe customer: house names, the account id read from metadata JSON, and a
 -- metadata status so unparseable, missing or conflicting links are counted (the customer is always kept).
 with source as (
-    select
-        {{ source_columns(source('stripe', 'customer'), [
-            ('id', dbt.type_string(), true),
-            ('name', dbt.type_string(), false),
-            ('email', dbt.type_string(), false),
-            ('created', dbt.type_timestamp(), true),
-            ('currency', dbt.type_string(), false),
-            ('is_deleted', dbt.type_boolean(), false),
-            ('metadata', dbt.type_string(), false),
-        ]) }}
-    from {{ source('stripe', 'customer') }}
+    {{ raw_table('stripe', 'customer') }}
 ),
 
 renamed as (

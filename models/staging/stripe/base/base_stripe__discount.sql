@@ -1,18 +1,6 @@
 -- Discounts: one row for the subscription (type = 'subscription') and one per invoice it touched.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'discount'), [
-            ('id', dbt.type_string(), true),
-            ('type', dbt.type_string(), true),
-            ('type_id', dbt.type_string(), true),
-            ('coupon_id', dbt.type_string(), true),
-            ('customer_id', dbt.type_string(), false),
-            ('subscription_id', dbt.type_string(), false),
-            ('invoice_id', dbt.type_string(), false),
-            ('start', dbt.type_timestamp(), true),
-            ('end', dbt.type_timestamp(), false),
-        ]) }}
-    from {{ source('stripe', 'discount') }}
+    {{ raw_table('stripe', 'discount') }}
 ),
 
 flagged as (

@@ -1,19 +1,6 @@
 -- Invoices with amounts in decimal units of their currency; unknown currencies set aside.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'invoice'), [
-            ('id', dbt.type_string(), true),
-            ('customer_id', dbt.type_string(), true),
-            ('subscription_id', dbt.type_string(), false),
-            ('status', dbt.type_string(), true),
-            ('created', dbt.type_timestamp(), true),
-            ('period_start', dbt.type_timestamp(), false),
-            ('period_end', dbt.type_timestamp(), false),
-            ('currency', dbt.type_string(), true),
-            ('subtotal', dbt.type_bigint(), false),
-            ('total', dbt.type_bigint(), true),
-        ]) }}
-    from {{ source('stripe', 'invoice') }}
+    {{ raw_table('stripe', 'invoice') }}
 ),
 
 renamed as (
@@ -22,7 +9,7 @@ renamed as (
         {{ key_value('customer_id') }} as customer_id,
         {{ key_value('subscription_id') }} as subscription_id,
         cast(lower(status) as {{ dbt.type_string() }}) as invoice_status,
-        cast(created as {{ dbt.type_timestamp() }}) as created_at,
+        cast(coalesce(created, period_end) as {{ dbt.type_timestamp() }}) as created_at,
         cast(period_start as {{ dbt.type_timestamp() }}) as period_start_at,
         cast(period_end as {{ dbt.type_timestamp() }}) as period_end_at,
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,

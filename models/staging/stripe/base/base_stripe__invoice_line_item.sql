@@ -1,32 +1,16 @@
 -- Invoice lines with amounts in decimal units; unknown currencies, negative quantities and service periods
 -- before var earliest_billing_date (implausible_time) set aside.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'invoice_line_item'), [
-            ('id', dbt.type_string(), true),
-            ('invoice_id', dbt.type_string(), true),
-            ('subscription_id', dbt.type_string(), false),
-            ('subscription_item_id', dbt.type_string(), false),
-            ('price_id', dbt.type_string(), false),
-            ('amount', dbt.type_bigint(), true),
-            ('currency', dbt.type_string(), true),
-            ('quantity', dbt.type_bigint(), false),
-            ('period_start', dbt.type_timestamp(), true),
-            ('period_end', dbt.type_timestamp(), true),
-            ('proration', dbt.type_boolean(), false),
-            ('type', dbt.type_string(), true),
-            ('discount_amount', dbt.type_bigint(), false),
-        ]) }}
-    from {{ source('stripe', 'invoice_line_item') }}
+    {{ raw_table('stripe', 'invoice_line_item') }}
 ),
 
 renamed as (
     select
-        {{ key_value('id') }} as invoice_line_item_id,
+        coalesce({{ key_value('unique_id') }}, {{ key_value('id') }}) as invoice_line_item_id,
         {{ key_value('invoice_id') }} as invoice_id,
         {{ key_value('subscription_id') }} as subscription_id,
         {{ key_value('subscription_item_id') }} as subscription_item_id,
-        {{ key_value('price_id') }} as price_id,
+        {{ key_value('plan_id') }} as price_id,
         {{ minor_to_decimal('amount', 'currency') }} as amount,
         {{ minor_to_decimal('coalesce(discount_amount, 0)', 'currency') }} as discount_amount,
         cast(lower(currency) as {{ dbt.type_string() }}) as currency,

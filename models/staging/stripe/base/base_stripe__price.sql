@@ -1,16 +1,6 @@
 -- Prices with amounts in decimal units of their currency; unknown currencies set aside.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'price'), [
-            ('id', dbt.type_string(), true),
-            ('product_id', dbt.type_string(), true),
-            ('unit_amount', dbt.type_bigint(), true),
-            ('currency', dbt.type_string(), true),
-            ('recurring_interval', dbt.type_string(), false),
-            ('recurring_interval_count', dbt.type_bigint(), false),
-            ('type', dbt.type_string(), true),
-        ]) }}
-    from {{ source('stripe', 'price') }}
+    {{ raw_table('stripe', 'price') }}
 ),
 
 renamed as (

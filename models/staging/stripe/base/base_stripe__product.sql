@@ -1,11 +1,6 @@
 -- Products with house names.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'product'), [
-            ('id', dbt.type_string(), true),
-            ('name', dbt.type_string(), false),
-        ]) }}
-    from {{ source('stripe', 'product') }}
+    {{ raw_table('stripe', 'product') }}
 ),
 
 flagged as (

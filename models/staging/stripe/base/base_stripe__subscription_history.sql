@@ -1,24 +1,6 @@
 -- Every version of every subscription (Fivetran history mode) with house names.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'subscription_history'), [
-            ('id', dbt.type_string(), true),
-            ('customer_id', dbt.type_string(), true),
-            ('status', dbt.type_string(), true),
-            ('created', dbt.type_timestamp(), true),
-            ('start_date', dbt.type_timestamp(), false),
-            ('current_period_start', dbt.type_timestamp(), true),
-            ('current_period_end', dbt.type_timestamp(), true),
-            ('cancel_at_period_end', dbt.type_boolean(), false),
-            ('canceled_at', dbt.type_timestamp(), false),
-            ('ended_at', dbt.type_timestamp(), false),
-            ('trial_start', dbt.type_timestamp(), false),
-            ('trial_end', dbt.type_timestamp(), false),
-            ('_fivetran_start', dbt.type_timestamp(), true),
-            ('_fivetran_end', dbt.type_timestamp(), true),
-            ('_fivetran_active', dbt.type_boolean(), true),
-        ]) }}
-    from {{ source('stripe', 'subscription_history') }}
+    {{ raw_table('stripe', 'subscription_history') }}
 ),
 
 renamed as (
@@ -27,7 +9,7 @@ renamed as (
         {{ key_value('customer_id') }} as customer_id,
         cast(lower(status) as {{ dbt.type_string() }}) as status,
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
-        cast(start_date as {{ dbt.type_timestamp() }}) as started_at,
+        cast(coalesce(start_date, created) as {{ dbt.type_timestamp() }}) as started_at,
         cast(current_period_start as {{ dbt.type_timestamp() }}) as current_period_start_at,
         cast(current_period_end as {{ dbt.type_timestamp() }}) as current_period_end_at,
         coalesce(cancel_at_period_end, false) as is_cancel_at_period_end,
@@ -35,9 +17,9 @@ renamed as (
         cast(ended_at as {{ dbt.type_timestamp() }}) as ended_at,
         cast(trial_start as {{ dbt.type_timestamp() }}) as trial_start_at,
         cast(trial_end as {{ dbt.type_timestamp() }}) as trial_end_at,
-        cast(_fivetran_start as {{ dbt.type_timestamp() }}) as valid_from,
+        cast(coalesce(_fivetran_start, _fivetran_synced, created) as {{ dbt.type_timestamp() }}) as valid_from,
         cast(_fivetran_end as {{ dbt.type_timestamp() }}) as valid_to,
-        coalesce(_fivetran_active, false) as is_current_version,
+        coalesce(_fivetran_active, _fivetran_end is null) as is_current_version,
         type_drift_reason
     from source
 ),

@@ -1,21 +1,13 @@
 -- Current subscription items (price × quantity) with house names; negative quantities set aside.
 with source as (
-    select
-        {{ source_columns(source('stripe', 'subscription_item'), [
-            ('id', dbt.type_string(), true),
-            ('subscription_id', dbt.type_string(), true),
-            ('price_id', dbt.type_string(), true),
-            ('quantity', dbt.type_bigint(), true),
-            ('created', dbt.type_timestamp(), false),
-        ]) }}
-    from {{ source('stripe', 'subscription_item') }}
+    {{ raw_table('stripe', 'subscription_item') }}
 ),
 
 renamed as (
     select
         {{ key_value('id') }} as subscription_item_id,
         {{ key_value('subscription_id') }} as subscription_id,
-        {{ key_value('price_id') }} as price_id,
+        {{ key_value('plan_id') }} as price_id,
         cast(coalesce(quantity, 1) as {{ dbt.type_bigint() }}) as quantity,
         cast(created as {{ dbt.type_timestamp() }}) as created_at,
         type_drift_reason
