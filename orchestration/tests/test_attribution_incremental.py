@@ -34,7 +34,7 @@ COLUMNS = (
 # the user-day pre-aggregates, without attributed_at (the run that wrote a row differs by design)
 PREAGGREGATES = {
     "int_account_user_days": "account_id, user_id, activity_date, events, track_events, page_events, "
-    "core_feature_events, catalog_fingerprint",
+    "screen_events, core_feature_events, catalog_fingerprint",
     "int_account_user_feature_days": "account_id, user_id, feature_id, activity_date, uses, max_depth_level, "
     "catalog_fingerprint",
 }
@@ -53,7 +53,7 @@ class SegmentLog:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.rows: Rows = {"tracks": [], "pages": [], "identifies": [], "groups": []}
+        self.rows: Rows = {"tracks": [], "pages": [], "screens": [], "identifies": [], "groups": []}
         self.counter = 0
 
     def _id(self, prefix: str) -> str:
@@ -106,6 +106,26 @@ class SegmentLog:
                 "context_group_id": None,
             }
         )
+
+    def screen(
+        self, at: datetime, user: str | None, anonymous: str | None, received: datetime | None = None
+    ) -> dict[str, Any]:
+        received = received or at + timedelta(minutes=5)
+        row = {
+            "id": self._id("s"),
+            "anonymous_id": anonymous,
+            "user_id": user,
+            "timestamp": at,
+            "original_timestamp": at,
+            "sent_at": at,
+            "received_at": received,
+            "uuid_ts": received,
+            "name": "Dashboards",
+            "context_group_id": None,
+            "context_library_name": "analytics-ios",
+        }
+        self.rows["screens"].append(row)
+        return row
 
     def identify(self, at: datetime, user: str, anonymous: str, received: datetime | None = None) -> None:
         received = received or at
@@ -205,6 +225,9 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(1), "u12", "acc1")
     log.activity(None, "a14", 2, 10, identified_day=99)
     log.group(day(7), None, "acc3", anonymous="a14")  # ... with an anonymous group call on day 7
+    log.screen(day(8.3), None, "a14")  # an anonymous screen view on it (moves to u13 with the pages)
+    for n in range(0, 11, 2):  # u1's phone (its own device id) every other day
+        log.screen(day(n + 0.4), "u1", "p1")
     first = log.take()
 
     # --- second load: received on days 11-12 ---
@@ -238,7 +261,10 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(7), "u10", "acc1", received=late)
     log.group(day(1), "u3", "acc1", received=late)
     log.group(day(4), "u4", "acc1", received=late)
+    log.screen(day(4.6), "u1", "p1", received=late)  # a late screen view: u1 is in acc3 from day 5, so acc1
+    log.screen(day(11.4), "u1", "p1")
     second = log.take()
+    second["screens"].append({**first["screens"][1], "received_at": late, "uuid_ts": late})  # delivered again
     # duplicate deliveries of already loaded messages, and one new message delivered twice
     for row in first["tracks"][::40]:
         second["tracks"].append({**row, "received_at": late, "uuid_ts": late})
@@ -251,7 +277,7 @@ def build_batches() -> tuple[Rows, Rows]:
 
 def _values(raw_name: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[tuple]]:
     names = table("segment", raw_name).column_names
-    return names, [tuple(row[name] for name in names) for row in rows]
+    return names, [tuple(row.get(name) for name in names) for row in rows]
 
 
 def write_duckdb(path: Path, rows: Rows, create: bool) -> None:
@@ -363,6 +389,13 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
         assert (r[2], r[4]) == expected, r
     u12 = rows_where(lambda r: r[2] == "u12" and r[5] == "membership")
     assert u12 and all(r[4] == "acc1" for r in u12)
+    # screen views are attributed like pages: u1's phone follows u1's late move to acc3 on day 5
+    phone = rows_where(lambda r: r[3] == "p1")
+    assert any(r[7] < day(5) for r in phone) and any(r[7] >= day(5) for r in phone)
+    assert all(
+        r[1] == "screen" and r[2] == "u1" and r[4] == ("acc1" if r[7] < day(5) else "acc3") for r in phone
+    )
+    assert any(r[1] == "screen" and r[2] == "u13" for r in a14)
     # a9 was never identified: kept, unresolved
     a9 = rows_where(lambda r: r[3] == "a9")
     assert a9 and all(r[2] is None and r[4] is None and r[5] == "unresolved" for r in a9)
