@@ -347,7 +347,9 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
     by_id = {row[0]: row for row in rows}
     ids = [row[0] for row in rows]
     assert len(ids) == len(set(ids)), "an event landed twice"
-    raw_ids = {r["id"] for part in (first, second) for name in ("tracks", "pages") for r in part[name]}
+    raw_ids = {
+        r["id"] for part in (first, second) for name in ("tracks", "pages", "screens") for r in part[name]
+    }
     assert set(ids) == raw_ids, "an event was dropped or invented"
 
     def rows_where(predicate) -> list[tuple]:
