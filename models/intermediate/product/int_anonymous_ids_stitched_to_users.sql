@@ -1,31 +1,51 @@
 -- Identity stitching: every anonymous_id that was ever seen together with a user_id, as a timeline of
 -- who it belonged to. Evidence ("claims"): identify calls and any track, page, screen or group call
--- carrying both ids. An anonymous id claimed by one user belongs to that user at all times. A shared device (an
--- anonymous id claimed by several users) belongs at any instant to the user of the most recent claim at
+-- carrying both ids. An anonymous id claimed by one user belongs to that user at all times. A shared
+-- device (an anonymous id claimed by several users) belongs at any instant to the user of the most recent claim at
 -- or before it; before its first claim, to the first claimer (a device's pre-login history goes to the
 -- first person who logged in on it). Two users are never merged: only events without user_id are
 -- stitched. One row per anonymous id and period (period 1 also covers everything before its first claim).
-{%- set claim_sources = [
-    (ref('stg_segment__identifies'), 'identified_at'),
-    (ref('stg_segment__tracks'), 'event_at'),
-    (ref('stg_segment__pages'), 'event_at'),
-    (ref('stg_segment__screens'), 'event_at'),
-    (ref('stg_segment__groups'), 'grouped_at'),
-] %}
 
 with claims as (
-    {%- for calls, claimed_at in claim_sources %}
-    {%- if not loop.first %}
-    union all
-    {%- endif %}
     select
         anonymous_id,
         user_id,
-        {{ claimed_at }} as claimed_at
-    from {{ calls }}
+        identified_at as claimed_at
+    from {{ ref('stg_segment__identifies') }}
     where anonymous_id is not null
         and user_id is not null
-    {%- endfor %}
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at as claimed_at
+    from {{ ref('stg_segment__tracks') }}
+    where anonymous_id is not null
+        and user_id is not null
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at as claimed_at
+    from {{ ref('stg_segment__pages') }}
+    where anonymous_id is not null
+        and user_id is not null
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at as claimed_at
+    from {{ ref('stg_segment__screens') }}
+    where anonymous_id is not null
+        and user_id is not null
+    union all
+    select
+        anonymous_id,
+        user_id,
+        grouped_at as claimed_at
+    from {{ ref('stg_segment__groups') }}
+    where anonymous_id is not null
+        and user_id is not null
 ),
 
 -- aggregate before anything else: identified events carry both ids, so claims are as many as events
@@ -50,22 +70,55 @@ claimants as (
     from claims_per_user
 ),
 
+shared_anonymous_ids as (
+    select distinct anonymous_id
+    from claimants
+    where claiming_users > 1
+),
+
 -- shared devices (rare): their whole claim sequence. The staging tables are read again, filtered to
 -- these anonymous ids, instead of reusing `claims`: a CTE with two readers is materialised by DuckDB,
 -- i.e. every identified event of history.
 shared_claims as (
-    {%- for calls, claimed_at in claim_sources %}
-    {%- if not loop.first %}
-    union all
-    {%- endif %}
     select
         anonymous_id,
         user_id,
-        {{ claimed_at }} as claimed_at
-    from {{ calls }}
+        identified_at as claimed_at
+    from {{ ref('stg_segment__identifies') }}
     where user_id is not null
-        and anonymous_id in (select anonymous_id from claimants where claiming_users > 1)
-    {%- endfor %}
+        and anonymous_id in (select shared_anonymous_ids.anonymous_id from shared_anonymous_ids)
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at as claimed_at
+    from {{ ref('stg_segment__tracks') }}
+    where user_id is not null
+        and anonymous_id in (select shared_anonymous_ids.anonymous_id from shared_anonymous_ids)
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at as claimed_at
+    from {{ ref('stg_segment__pages') }}
+    where user_id is not null
+        and anonymous_id in (select shared_anonymous_ids.anonymous_id from shared_anonymous_ids)
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at as claimed_at
+    from {{ ref('stg_segment__screens') }}
+    where user_id is not null
+        and anonymous_id in (select shared_anonymous_ids.anonymous_id from shared_anonymous_ids)
+    union all
+    select
+        anonymous_id,
+        user_id,
+        grouped_at as claimed_at
+    from {{ ref('stg_segment__groups') }}
+    where user_id is not null
+        and anonymous_id in (select shared_anonymous_ids.anonymous_id from shared_anonymous_ids)
 ),
 
 -- a period starts at each claim by another user than the claim before (claims at one instant: smallest
