@@ -576,7 +576,7 @@ EARLIEST_BILLING = "time_before_earliest_billing_date"  # flagged Stripe rows: k
 def far_past_and_future_times(raw: _Rows, received: date) -> None:
     """Per raw table a time far in the past and one far in the future (tracks and pages:
     device_clock_cases). Identify and group calls follow the tracks' rule: set aside, so that a call dated
-    1970 neither claims a device's history (the earliest claim wins) nor moves the signed-up event of
+    1970 neither claims a device's history (the first claimer gets it) nor moves the signed-up event of
     u_q_1 to another account (events before a user's first group call belong to that call's account),
     and one dated 2099 neither stitches the ghost device nor opens a membership. Stripe: a service
     period before var earliest_billing_date sets its invoice line aside (one-off lines here; a
