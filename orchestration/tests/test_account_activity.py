@@ -173,7 +173,7 @@ def test_unresolved_events_are_kept_and_counted(demo: tuple[Path, dict[str, Any]
         """,
     )[0][0]
     counted = _rows(path, "select coalesce(sum(events), 0) from monitoring.mon_unresolved_events")[0][0]
-    planted = manifest["messes"]["tracks"]["unresolved"] + manifest["messes"]["pages"]["unresolved"]
+    planted = sum(manifest["messes"][table]["unresolved"] for table in ("tracks", "pages", "screens"))
     assert kept == counted == planted
     users = _rows(
         path,
@@ -194,11 +194,12 @@ def test_anonymous_events_are_stitched(demo: tuple[Path, dict[str, Any]]) -> Non
         from intermediate.int_events_attributed_to_accounts as attributed
         left join staging.stg_segment__tracks as tracks on attributed.event_id = tracks.event_id
         left join staging.stg_segment__pages as pages on attributed.event_id = pages.page_view_id
-        where coalesce(tracks.user_id, pages.user_id) is null
+        left join staging.stg_segment__screens as screens on attributed.event_id = screens.screen_view_id
+        where coalesce(tracks.user_id, pages.user_id, screens.user_id) is null
         """,
     )
     events, with_user, with_account = rows[0]
-    assert events == manifest["messes"]["tracks"]["anonymous"] + manifest["messes"]["pages"]["anonymous"]
+    assert events == sum(manifest["messes"][table]["anonymous"] for table in ("tracks", "pages", "screens"))
     assert events > 0 and with_user == events and with_account == events
 
 
