@@ -18,6 +18,10 @@ base_pages as (
     select * from {{ ref('base_segment__pages') }}
 ),
 
+base_screens as (
+    select * from {{ ref('base_segment__screens') }}
+),
+
 attributed_events as (
     select * from {{ ref('int_events_attributed_to_accounts') }}
 ),
@@ -39,6 +43,14 @@ kept_events as (
     from base_pages
     where rejection_reason is null
     group by page_view_id
+    union all
+    select
+        screen_view_id as event_id,
+        cast('screen' as {{ dbt.type_string() }}) as event_source,
+        min(received_at) as received_at
+    from base_screens
+    where rejection_reason is null
+    group by screen_view_id
 ),
 
 reprocess_window as (
@@ -119,6 +131,8 @@ event_sources as (
     select cast('track' as {{ dbt.type_string() }}) as event_source
     union all
     select cast('page' as {{ dbt.type_string() }}) as event_source
+    union all
+    select cast('screen' as {{ dbt.type_string() }}) as event_source
 ),
 
 gap_kinds as (

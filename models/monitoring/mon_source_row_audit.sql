@@ -29,6 +29,8 @@ with audit as (
     union all
     {{ source_row_audit('base_segment__pages', 'segment.pages') }}
     union all
+    {{ source_row_audit('base_segment__screens', 'segment.screens') }}
+    union all
     {{ source_row_audit('base_segment__identifies', 'segment.identifies') }}
     union all
     {{ source_row_audit('base_segment__groups', 'segment.groups') }}

@@ -18,7 +18,8 @@ from typing import Any
 from accountpulse.errors import UserError
 from accountpulse.warehouse import Warehouse
 
-EVENT_TABLES = (("segment", "tracks"), ("segment", "pages"))  # (source, table) of the product events
+# (source, table) of the product events; pages and screens are optional tables (read where they exist)
+EVENT_TABLES = (("segment", "tracks"), ("segment", "pages"), ("segment", "screens"))
 EVENT_TIME_COLUMN = "timestamp"  # the loader's event time
 
 
@@ -48,13 +49,20 @@ class EventRange:
 
 
 def event_range(warehouse: Warehouse, manifest: Mapping[str, Any]) -> EventRange | None:
-    """First and last day of the raw track and page events; None when there are none or they cannot
-    be read (a missing table or a drifted type: the build reports those itself)."""
+    """First and last day of the raw track, page and screen events; None when there are none or they
+    cannot be read (a missing table or a drifted type: the build reports those itself)."""
     relations = [
         (props["schema"], props.get("identifier") or props["name"])
         for props in manifest.get("sources", {}).values()
         if (props.get("source_name"), props["name"]) in EVENT_TABLES
     ]
+    try:
+        existing = {(schema.lower(), name.lower()) for schema, name in warehouse.tables()}
+        relations = [
+            (schema, name) for schema, name in relations if (schema.lower(), name.lower()) in existing
+        ]
+    except Exception:  # noqa: BLE001 - as below: the build reports an unreachable warehouse itself
+        return None
     if not relations:
         return None
     selects = " union all ".join(

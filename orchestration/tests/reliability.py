@@ -124,6 +124,25 @@ class _Rows:
         if counts_for:
             self._count(counts_for, at.date(), user_id)
 
+    def screen(self, at: datetime, *, user_id: str, counts_for: str | None = None) -> None:
+        """A mobile app's screen view (the optional screens table)."""
+        self.rows["screens"].append(
+            {
+                "id": self.next_id("sc"),
+                "anonymous_id": None,
+                "user_id": user_id,
+                "timestamp": at,
+                "original_timestamp": at,
+                "sent_at": at + timedelta(seconds=1),
+                "received_at": at + timedelta(seconds=2),
+                "name": "Dashboards",
+                "context_group_id": None,
+                "context_library_name": "analytics-ios",
+            }
+        )
+        if counts_for:
+            self._count(counts_for, at.date(), user_id)
+
     def _count(self, account: str, day: date, user_id: str | None) -> None:
         self.expected.events[(account, day)] += 1
         if user_id:
@@ -368,6 +387,8 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
                 raw.track(_at(day, 15), "alert_created", user_id="u_q_1", counts_for="acc_quote")
         if day < first + timedelta(days=21):
             raw.track(_at(day, 16), "integration_connected", user_id="u_em_1", counts_for="acc_emoji")
+        if day.weekday() == 5:  # u_ob_1 on the phone on Saturdays
+            raw.screen(_at(day, 9), user_id="u_ob_1", counts_for="acc_obrien")
 
     ev = raw.expected.audit
     good_tracks = len(raw.rows["tracks"])
@@ -463,6 +484,7 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
 DRIFTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "tracks": ("received_at",),
     "pages": ("timestamp",),
+    "screens": ("timestamp",),
     "identifies": ("received_at",),
     "groups": ("created_at",),
     "customer": ("created", "is_deleted"),
@@ -554,7 +576,7 @@ EARLIEST_BILLING = "time_before_earliest_billing_date"  # flagged Stripe rows: k
 def far_past_and_future_times(raw: _Rows, received: date) -> None:
     """Per raw table a time far in the past and one far in the future (tracks and pages:
     device_clock_cases). Identify and group calls follow the tracks' rule: set aside, so that a call dated
-    1970 neither claims a device's history (the earliest claim wins) nor moves the signed-up event of
+    1970 neither claims a device's history (the first claimer gets it) nor moves the signed-up event of
     u_q_1 to another account (events before a user's first group call belong to that call's account),
     and one dated 2099 neither stitches the ghost device nor opens a membership. Stripe: a service
     period before var earliest_billing_date sets its invoice line aside (one-off lines here; a

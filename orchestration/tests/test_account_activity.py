@@ -173,7 +173,7 @@ def test_unresolved_events_are_kept_and_counted(demo: tuple[Path, dict[str, Any]
         """,
     )[0][0]
     counted = _rows(path, "select coalesce(sum(events), 0) from monitoring.mon_unresolved_events")[0][0]
-    planted = manifest["messes"]["tracks"]["unresolved"] + manifest["messes"]["pages"]["unresolved"]
+    planted = sum(manifest["messes"][table]["unresolved"] for table in ("tracks", "pages", "screens"))
     assert kept == counted == planted
     users = _rows(
         path,
@@ -194,12 +194,50 @@ def test_anonymous_events_are_stitched(demo: tuple[Path, dict[str, Any]]) -> Non
         from intermediate.int_events_attributed_to_accounts as attributed
         left join staging.stg_segment__tracks as tracks on attributed.event_id = tracks.event_id
         left join staging.stg_segment__pages as pages on attributed.event_id = pages.page_view_id
-        where coalesce(tracks.user_id, pages.user_id) is null
+        left join staging.stg_segment__screens as screens on attributed.event_id = screens.screen_view_id
+        where coalesce(tracks.user_id, pages.user_id, screens.user_id) is null
         """,
     )
     events, with_user, with_account = rows[0]
-    assert events == manifest["messes"]["tracks"]["anonymous"] + manifest["messes"]["pages"]["anonymous"]
+    assert events == sum(manifest["messes"][table]["anonymous"] for table in ("tracks", "pages", "screens"))
     assert events > 0 and with_user == events and with_account == events
+
+
+def test_shared_devices_never_merge_users(demo: tuple[Path, dict[str, Any]]) -> None:
+    """A leaver's device used by a colleague: the colleague's logged-out pages on it are the
+    colleague's (the most recent identification before them), never the leaver's, who shows no
+    activity after leaving; each user's own events keep their user."""
+    path, manifest = demo
+    shared = manifest["messes"]["shared_devices"]
+    assert shared
+    for device in shared:
+        rows = _rows(
+            path,
+            """
+            select
+                count(*) filter (where pages.user_id is null and attributed.event_at >= ?::date),
+                count(*) filter (where pages.user_id is null and attributed.event_at >= ?::date
+                                 and attributed.user_id = ?),
+                count(*) filter (where attributed.user_id = ? and attributed.event_at >= ?::date),
+                count(*) filter (where coalesce(tracks.user_id, pages.user_id) is not null
+                                 and coalesce(tracks.user_id, pages.user_id) <> attributed.user_id)
+            from intermediate.int_events_attributed_to_accounts as attributed
+            left join staging.stg_segment__tracks as tracks on attributed.event_id = tracks.event_id
+            left join staging.stg_segment__pages as pages on attributed.event_id = pages.page_view_id
+            where attributed.anonymous_id = ?
+            """,
+            [
+                device["guest_from"],
+                device["guest_from"],
+                device["guest_user_id"],
+                device["owner_user_id"],
+                device["guest_from"],
+                device["anonymous_id"],
+            ],
+        )
+        logged_out, guests, owner_after_leaving, moved = rows[0]
+        assert logged_out > 0 and guests == logged_out, device
+        assert owner_after_leaving == 0 and moved == 0, device
 
 
 def _same(left: Any, right: Any) -> bool:

@@ -4,7 +4,8 @@ A first build loads ten days of Segment data. Then new events, late events (old 
 received_at), duplicate deliveries (of old and of new messages) and identity/membership changes that
 move older events are appended: a late group call that moves a user, a first group call of a user
 whose earlier events were unresolved, a new identify of a device used anonymously for days, an
-earlier claim of a shared device, the identification of an anonymous group call. An incremental
+earlier claim of a shared device, a later claim of a shared device by another user (moving its later
+anonymous events and an anonymous group call), the identification of an anonymous group call. An incremental
 build must then hold exactly what a full refresh holds, in the attribution table and in the two
 user-day pre-aggregates built from it (int_account_user_days, int_account_user_feature_days: days
 replaced, one emptied by a re-identification, and all of them when the feature catalog changed).
@@ -33,7 +34,7 @@ COLUMNS = (
 # the user-day pre-aggregates, without attributed_at (the run that wrote a row differs by design)
 PREAGGREGATES = {
     "int_account_user_days": "account_id, user_id, activity_date, events, track_events, page_events, "
-    "core_feature_events, catalog_fingerprint",
+    "screen_events, core_feature_events, catalog_fingerprint",
     "int_account_user_feature_days": "account_id, user_id, feature_id, activity_date, uses, max_depth_level, "
     "catalog_fingerprint",
 }
@@ -52,7 +53,7 @@ class SegmentLog:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
-        self.rows: Rows = {"tracks": [], "pages": [], "identifies": [], "groups": []}
+        self.rows: Rows = {"tracks": [], "pages": [], "screens": [], "identifies": [], "groups": []}
         self.counter = 0
 
     def _id(self, prefix: str) -> str:
@@ -105,6 +106,26 @@ class SegmentLog:
                 "context_group_id": None,
             }
         )
+
+    def screen(
+        self, at: datetime, user: str | None, anonymous: str | None, received: datetime | None = None
+    ) -> dict[str, Any]:
+        received = received or at + timedelta(minutes=5)
+        row = {
+            "id": self._id("s"),
+            "anonymous_id": anonymous,
+            "user_id": user,
+            "timestamp": at,
+            "original_timestamp": at,
+            "sent_at": at,
+            "received_at": received,
+            "uuid_ts": received,
+            "name": "Dashboards",
+            "context_group_id": None,
+            "context_library_name": "analytics-ios",
+        }
+        self.rows["screens"].append(row)
+        return row
 
     def identify(self, at: datetime, user: str, anonymous: str, received: datetime | None = None) -> None:
         received = received or at
@@ -200,6 +221,13 @@ def build_batches() -> tuple[Rows, Rows]:
     log.activity("u2", "a8", 3, 4, identified_day=99)  # ... its anonymous events on days 3-4
     log.identify(day(5), "u2", "a11")  # a device u2 claimed, used anonymously on a day of its own
     log.activity(None, "a11", EMPTIED_DAY, EMPTIED_DAY, identified_day=99)
+    log.identify(day(1), "u12", "a14")  # a device of u12's, used anonymously on days 2-10 ...
+    log.group(day(1), "u12", "acc1")
+    log.activity(None, "a14", 2, 10, identified_day=99)
+    log.group(day(7), None, "acc3", anonymous="a14")  # ... with an anonymous group call on day 7
+    log.screen(day(8.3), None, "a14")  # an anonymous screen view on it (moves to u13 with the pages)
+    for n in range(0, 11, 2):  # u1's phone (its own device id) every other day
+        log.screen(day(n + 0.4), "u1", "p1")
     first = log.take()
 
     # --- second load: received on days 11-12 ---
@@ -216,6 +244,10 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(3), "u8", "acc3", received=late)
     log.identify(day(1), "u5", "a10", received=late)  # the anonymous group call was u5's
     log.identify(day(EMPTIED_DAY - 1), "u9", "a11", received=late)  # a11 was u9's (no account) first
+    # u13 logged in on u12's device on day 6: its anonymous events from then on, and the group call of
+    # day 7, are u13's (the most recent claim), not u12's
+    log.identify(day(6), "u13", "a14", received=late)
+    log.group(day(6), "u13", "acc2", received=late)
     # group calls that repeat the membership in force move nothing (u2, u6, u11: the usual session
     # call; u2 also one before its first call, to the same account) ...
     log.group(day(11.5), "u2", "acc1")
@@ -229,7 +261,10 @@ def build_batches() -> tuple[Rows, Rows]:
     log.group(day(7), "u10", "acc1", received=late)
     log.group(day(1), "u3", "acc1", received=late)
     log.group(day(4), "u4", "acc1", received=late)
+    log.screen(day(4.6), "u1", "p1", received=late)  # a late screen view: u1 is in acc3 from day 5, so acc1
+    log.screen(day(11.4), "u1", "p1")
     second = log.take()
+    second["screens"].append({**first["screens"][1], "received_at": late, "uuid_ts": late})  # delivered again
     # duplicate deliveries of already loaded messages, and one new message delivered twice
     for row in first["tracks"][::40]:
         second["tracks"].append({**row, "received_at": late, "uuid_ts": late})
@@ -312,7 +347,9 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
     by_id = {row[0]: row for row in rows}
     ids = [row[0] for row in rows]
     assert len(ids) == len(set(ids)), "an event landed twice"
-    raw_ids = {r["id"] for part in (first, second) for name in ("tracks", "pages") for r in part[name]}
+    raw_ids = {
+        r["id"] for part in (first, second) for name in ("tracks", "pages", "screens") for r in part[name]
+    }
     assert set(ids) == raw_ids, "an event was dropped or invented"
 
     def rows_where(predicate) -> list[tuple]:
@@ -345,6 +382,22 @@ def check_story(rows: list[tuple], second: Rows, first: Rows) -> None:
     # u4: acc1 from the late day-4 call until its move to acc3 on day 6
     u4 = rows_where(lambda r: r[2] == "u4" and r[5] == "membership" and day(4) <= r[7] < day(6))
     assert u4 and all(r[4] == "acc1" for r in u4)
+    # shared device a14: u12's until u13 logged in on it on day 6 (late), u13's after; the anonymous
+    # group call of day 7 moves u13 (acc2 -> acc3), no longer u12, who stays in acc1
+    a14 = rows_where(lambda r: r[3] == "a14" and r[5] != "context_group")
+    assert any(r[7] < day(6) for r in a14) and any(r[7] >= day(7) for r in a14)
+    for r in a14:
+        expected = ("u12", "acc1") if r[7] < day(6) else ("u13", "acc2") if r[7] < day(7) else ("u13", "acc3")
+        assert (r[2], r[4]) == expected, r
+    u12 = rows_where(lambda r: r[2] == "u12" and r[5] == "membership")
+    assert u12 and all(r[4] == "acc1" for r in u12)
+    # screen views are attributed like pages: u1's phone follows u1's late move to acc3 on day 5
+    phone = rows_where(lambda r: r[3] == "p1")
+    assert any(r[7] < day(5) for r in phone) and any(r[7] >= day(5) for r in phone)
+    assert all(
+        r[1] == "screen" and r[2] == "u1" and r[4] == ("acc1" if r[7] < day(5) else "acc3") for r in phone
+    )
+    assert any(r[1] == "screen" and r[2] == "u13" for r in a14)
     # a9 was never identified: kept, unresolved
     a9 = rows_where(lambda r: r[3] == "a9")
     assert a9 and all(r[2] is None and r[4] is None and r[5] == "unresolved" for r in a9)
@@ -385,7 +438,7 @@ def _select() -> list[str]:
 # users whose whole history the second run reprocesses: their membership timeline changed or an
 # anonymous id they held was re-identified. u11 and the session calls of u2 and u6 repeat the
 # membership in force: u11 is not among them (u2 and u6 are, for other reasons).
-REGROUPED = {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u10"}
+REGROUPED = {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u10", "u12", "u13"}
 
 
 def regrouped_users_of_the_next_run(workdir: Path, db: Path) -> set[str]:

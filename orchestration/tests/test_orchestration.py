@@ -178,6 +178,7 @@ def test_daily_job_leaves_out_exactly_the_history_audits_and_their_checks(
     assert sorted((key.asset_key.path[-1], key.name) for key in audit_test_checks) == [
         ("int_events_attributed_to_accounts", "unique_int_events_attributed_to_accounts_event_id"),
         ("stg_segment__pages", "unique_stg_segment__pages_page_view_id"),
+        ("stg_segment__screens", "unique_stg_segment__screens_screen_view_id"),
         ("stg_segment__tracks", "unique_stg_segment__tracks_event_id"),
     ]
     assert {key.asset_key for key in full_checks - daily_checks - audit_test_checks} == left_out
@@ -185,6 +186,7 @@ def test_daily_job_leaves_out_exactly_the_history_audits_and_their_checks(
     assert {key.name for key in daily_checks} >= {
         "unique_recent_int_events_attributed_to_accounts_event_id",
         "unique_recent_stg_segment__pages_page_view_id",
+        "unique_recent_stg_segment__screens_screen_view_id",
         "unique_recent_stg_segment__tracks_event_id",
     }
     # the source freshness checks (on external assets) stay in the daily job

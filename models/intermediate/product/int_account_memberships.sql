@@ -17,7 +17,8 @@ stitched_anonymous_ids as (
     select * from {{ ref('int_anonymous_ids_stitched_to_users') }}
 ),
 
--- a group call without user_id belongs to the user its anonymous id was identified as
+-- a group call without user_id belongs to the user its anonymous id was identified as at the call
+-- (int_anonymous_ids_stitched_to_users: period 1 also covers everything before its first claim)
 calls_with_users as (
     select
         group_calls.group_call_id,
@@ -29,6 +30,7 @@ calls_with_users as (
     left join stitched_anonymous_ids
         on group_calls.user_id is null
             and group_calls.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and {{ within_stitched_period('group_calls.grouped_at', 'stitched_anonymous_ids') }}
 ),
 
 ranked_within_instant as (

@@ -54,6 +54,7 @@ user_days as (
         cast(count(*) as {{ dbt.type_bigint() }}) as events,
         cast(sum(case when event_source = 'track' then 1 else 0 end) as {{ dbt.type_bigint() }}) as track_events,
         cast(sum(case when event_source = 'page' then 1 else 0 end) as {{ dbt.type_bigint() }}) as page_events,
+        cast(sum(case when event_source = 'screen' then 1 else 0 end) as {{ dbt.type_bigint() }}) as screen_events,
         cast(sum(case when is_core_feature_event then 1 else 0 end) as {{ dbt.type_bigint() }}) as core_feature_events,
         max(attributed_at) as attributed_at
     from flagged_events
@@ -71,6 +72,7 @@ final as (
         user_days.events,
         user_days.track_events,
         user_days.page_events,
+        user_days.screen_events,
         user_days.core_feature_events,
         user_days.attributed_at,
         catalog.catalog_fingerprint

@@ -12,8 +12,10 @@
         file_format=('parquet' if target.type == 'spark' else none),
     )
 }}
--- Every kept track and page event with the user it belongs to and the account it counts for.
--- user_id: the event's own user_id, else the user its anonymous_id was identified as.
+-- Every kept track, page and screen event (a mobile app's page view) with the user it belongs to and the
+-- account it counts for.
+-- user_id: the event's own user_id, else the user its anonymous_id was identified as at the event (a
+-- shared device: the user of the most recent claim at or before it, see int_anonymous_ids_stitched_to_users).
 -- account_id, in order: the event's context_group_id ('context_group'); else the account of the
 -- user's membership valid at event time, i.e. of the most recent group call at or before the
 -- event, a call at the same instant already applying; events before the user's first group call
@@ -26,7 +28,8 @@
 --   * every event received in the last `lookback_days` days before the latest received_at loaded
 --     (late events land by received_at; a duplicate delivery keeps its first delivery's row);
 --   * every event of an anonymous id whose identity may have changed: a claim (identify, or any
---     call carrying both ids) received in that window at or before the anonymous id's winning claim;
+--     call carrying both ids) received in that window at or before the anonymous id's first claim, or
+--     any such claim of a shared device (several claiming users);
 --   * every event of a user whose membership timeline may have changed: a group call received in
 --     that window that starts a membership or shares its instant with another call of the user (a
 --     call repeating the membership in force moves nothing), an anonymous group call of a
@@ -39,6 +42,11 @@ with tracks as (
 
 pages as (
     select * from {{ ref('stg_segment__pages') }}
+),
+
+-- empty where the warehouse has no screens table (no mobile source)
+screens as (
+    select * from {{ ref('stg_segment__screens') }}
 ),
 
 stitched_anonymous_ids as (
@@ -85,6 +93,17 @@ events as (
         event_at,
         received_at
     from pages
+    union all
+    select
+        screen_view_id as event_id,
+        cast('screen' as {{ dbt.type_string() }}) as event_source,
+        user_id,
+        anonymous_id,
+        context_group_id,
+        cast('screen_viewed' as {{ dbt.type_string() }}) as event_name,
+        event_at,
+        received_at
+    from screens
 ),
 
 -- the linter lays out only the rendered (full-refresh) branch; the incremental CTEs are laid out by hand
@@ -114,6 +133,7 @@ recent_claims as (
     {%- set claim_sources = [
         (ref('stg_segment__tracks'), 'event_at'),
         (ref('stg_segment__pages'), 'event_at'),
+        (ref('stg_segment__screens'), 'event_at'),
         ('group_calls', 'grouped_at'),
     ] %}
     {%- for calls, claimed_at in claim_sources %}
@@ -128,13 +148,16 @@ recent_claims as (
     {%- endfor %}
 ),
 
--- a claim later than the anonymous id's winning claim cannot change who it belongs to
+-- an anonymous id claimed by one user belongs to it at all times: a claim later than its first claim
+-- cannot change that; on a shared device (several claiming users) any claim can move a period boundary
 reidentified_anonymous_ids as (
     select distinct recent_claims.anonymous_id
     from recent_claims
     inner join stitched_anonymous_ids
         on recent_claims.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and stitched_anonymous_ids.period_number = 1
     where recent_claims.claimed_at <= stitched_anonymous_ids.identified_at
+        or stitched_anonymous_ids.has_conflicting_claims
 ),
 
 -- every group call with its user (an anonymous call: the user its anonymous id was identified as)
@@ -150,6 +173,7 @@ resolved_group_calls as (
     left join stitched_anonymous_ids
         on group_calls.user_id is null
             and group_calls.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and {{ within_stitched_period('group_calls.grouped_at', 'stitched_anonymous_ids') }}
 ),
 
 first_older_group_calls as (
@@ -224,7 +248,7 @@ regrouped_users as (
 ),
 
 regrouped_user_anonymous_ids as (
-    select anonymous_id
+    select distinct anonymous_id
     from stitched_anonymous_ids
     where user_id in (select user_id from regrouped_users)
 ),
@@ -287,6 +311,7 @@ with_users as (
     left join stitched_anonymous_ids
         on deduplicated.user_id is null
             and deduplicated.anonymous_id = stitched_anonymous_ids.anonymous_id
+            and {{ within_stitched_period('deduplicated.event_at', 'stitched_anonymous_ids') }}
     where deduplicated.delivery_rank = 1
 ),
 

@@ -75,6 +75,7 @@ daily_activity as (
         sum(events) as events,
         sum(track_events) as track_events,
         sum(page_events) as page_events,
+        sum(screen_events) as screen_events,
         sum(core_feature_events) as core_feature_events
     from user_days
     group by
@@ -90,6 +91,7 @@ final as (
         cast(coalesce(daily_activity.events, 0) as {{ dbt.type_bigint() }}) as events,
         cast(coalesce(daily_activity.track_events, 0) as {{ dbt.type_bigint() }}) as track_events,
         cast(coalesce(daily_activity.page_events, 0) as {{ dbt.type_bigint() }}) as page_events,
+        cast(coalesce(daily_activity.screen_events, 0) as {{ dbt.type_bigint() }}) as screen_events,
         cast(coalesce(daily_activity.core_feature_events, 0) as {{ dbt.type_bigint() }}) as core_feature_events
     from account_days
     left join daily_activity

@@ -8,8 +8,9 @@ realistic accounts, delivery messes and planted stories, plus a manifest of what
 Modules: `config` (options), `catalog` (the seeds), `pricing` (Stripe price book), `population`
 (accounts and people), `stories` (planted stories), `billing` (who pays what), `stripe` (Stripe as
 Fivetran lands it), `mrr` (ground-truth MRR), `segment` (events), `messes` (delivery clocks and
-messes), `tables` (raw_schema frames), `loaders` (DuckDB/PostgreSQL bulk loads), `world` (building it
-all from the seed), `manifest`, `pipeline` (generate / append_days).
+messes), `layout` (the raw tables as a real warehouse lands them), `tables` (their frames), `loaders`
+(DuckDB/PostgreSQL bulk loads), `world` (building it all from the seed), `manifest`, `pipeline`
+(generate / append_days).
 """
 
 from accountpulse.generator.config import GeneratorConfig

@@ -1,7 +1,8 @@
 """Bulk loading into DuckDB (a frame registered on the connection), PostgreSQL (COPY ... CSV) or a
 local Spark session (parquet tables; `pip install '.[spark]'`).
 
-Tables are created from raw_schema exactly (names, order, types). Nothing is inserted row by row.
+Tables are created in the landed layout (generator/layout.py: the raw contract as a real warehouse has
+it), names, order and types exactly. Nothing is inserted row by row.
 Connection and permission problems become one-line UserErrors.
 """
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from accountpulse.errors import UserError
 from accountpulse.generator.config import GeneratorConfig, PostgresSettings
+from accountpulse.generator.layout import LANDED_TABLES
 from accountpulse.raw_schema import RAW_TABLES, RawTable, create_table_sql
 
 DUCKDB_MEMORY_LIMIT = "512MB"
@@ -65,7 +67,7 @@ class Sink(ABC):
         """Drop and create every raw table (replacing whatever was there)."""
         for schema in (self.config.segment_schema, self.config.stripe_schema):
             self.execute(f"create schema if not exists {_q(schema)}")
-        for raw in RAW_TABLES:
+        for raw in LANDED_TABLES:
             self.execute(f"drop table if exists {self.qualified(raw)}{self.drop_suffix}")
             self.execute(create_table_sql(raw, self.config.schema_for(raw.schema_key)))
         self.commit()
@@ -88,7 +90,7 @@ class Sink(ABC):
 
     def row_counts(self) -> dict[str, int]:
         counts = {}
-        for raw in RAW_TABLES:
+        for raw in LANDED_TABLES:
             schema = self.config.schema_for(raw.schema_key)
             counts[f"{schema}.{raw.name}"] = int(
                 self.query(f"select count(*) from {self.qualified(raw)}")[0][0]
@@ -278,7 +280,7 @@ class SparkSink(Sink):
     def recreate_tables(self) -> None:
         for schema in (self.config.segment_schema, self.config.stripe_schema):
             self.execute(f"create database if not exists `{schema}`")
-        for raw in RAW_TABLES:
+        for raw in LANDED_TABLES:
             columns = ", ".join(f"`{c.name}` {SPARK_TYPES.get(c.sql_type, c.sql_type)}" for c in raw.columns)
             self.execute(f"drop table if exists {self.qualified(raw)}")
             self.execute(f"create table {self.qualified(raw)} ({columns}) using parquet")

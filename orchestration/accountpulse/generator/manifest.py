@@ -31,6 +31,9 @@ MESS_DEFINITIONS = {
     "by the same amount, so the corrected time is right)",
     "anonymous": "distinct ids with user_id null (anonymous_id only), stitched by a later identify",
     "unresolved": "distinct ids whose user_id no group call ever names",
+    "shared_devices": "a leaver's device used by a colleague from guest_from (inclusive) to guest_until "
+    "(exclusive): the guest's calls carry the leaver's anonymous_id, each session starts with an identify "
+    "of the guest on it and ends with an anonymous page (logged out)",
 }
 STRIPE_NOTES = [
     "Renewal invoices carry the previous period in invoice.period_start/period_end (as Stripe does); "
@@ -96,6 +99,17 @@ def describe_messes(world: World, counts: Counts, horizon_ms: int) -> dict[str, 
             "moved_at": _iso(link["at_ms"]),
         }
         for link in world.links["moved_users"]
+    ]
+    out["shared_devices"] = [
+        {
+            "anonymous_id": users.anonymous_id[link["owner"]],
+            "owner_user_id": ids[link["owner"]],
+            "guest_user_id": ids[link["guest"]],
+            "account_id": accounts[link["account"]].account_id,
+            "guest_from": day_date(link["from_day"]).isoformat(),
+            "guest_until": day_date(link["to_day"]).isoformat(),
+        }
+        for link in world.links["shared_devices"]
     ]
     out["unresolved_user_ids"] = [ids[i] for i in np.flatnonzero(users.unresolved)]
     stripe = world.stripe

@@ -92,7 +92,9 @@ class MessCounts:
 @dataclass
 class Counts:
     tables: dict[str, MessCounts] = field(
-        default_factory=lambda: {name: MessCounts() for name in ("tracks", "pages", "identifies", "groups")}
+        default_factory=lambda: {
+            name: MessCounts() for name in ("tracks", "pages", "identifies", "groups", "screens")
+        }
     )
 
     def add(self, other: Counts) -> None:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from accountpulse.errors import UserError
 from accountpulse.generator.clock import MS_DAY, day_date, day_number
 from accountpulse.generator.config import GeneratorConfig
+from accountpulse.generator.layout import landed_table
 from accountpulse.generator.loaders import Sink, check_writable, open_sink
 from accountpulse.generator.manifest import (
     GenerationResult,
@@ -21,10 +22,10 @@ from accountpulse.generator.manifest import (
     write_manifest,
 )
 from accountpulse.generator.messes import Counts, MessCounts
-from accountpulse.generator.segment import TABLE_COLUMNS, Block, SegmentModel, block_ranges, generate_block
+from accountpulse.generator.segment import SEGMENT_TABLES, Block, SegmentModel, block_ranges, generate_block
 from accountpulse.generator.tables import Vocabulary, segment_frame, stripe_frame
 from accountpulse.generator.world import World, build_world
-from accountpulse.raw_schema import STRIPE_TABLES, table
+from accountpulse.raw_schema import STRIPE_TABLES
 
 FLUSH_ROWS = 200_000
 LATE_LOOKBACK_DAYS = 10
@@ -37,8 +38,8 @@ class SegmentWriter:
     def __init__(self, sink: Sink, world: World, flush_rows: int = FLUSH_ROWS) -> None:
         self.sink, self.flush_rows = sink, flush_rows
         self.vocab = Vocabulary(world.catalog, world.accounts, world.users)
-        self.buffers: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in TABLE_COLUMNS}
-        self.sizes = dict.fromkeys(TABLE_COLUMNS, 0)
+        self.buffers: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in SEGMENT_TABLES}
+        self.sizes = dict.fromkeys(SEGMENT_TABLES, 0)
         self.counts = Counts()
 
     def add(self, block: Block) -> None:
@@ -51,13 +52,13 @@ class SegmentWriter:
                     self.flush(name)
 
     def flush(self, name: str | None = None) -> None:
-        for table_name in [name] if name else list(TABLE_COLUMNS):
+        for table_name in [name] if name else list(SEGMENT_TABLES):
             parts = self.buffers[table_name]
             if not parts:
                 continue
             columns = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
             self.buffers[table_name], self.sizes[table_name] = [], 0
-            raw = table("segment", table_name)
+            raw = landed_table("segment", table_name)
             self.sink.append(raw, segment_frame(raw, columns, self.vocab))
 
 
@@ -133,7 +134,7 @@ def generate(config: GeneratorConfig) -> GenerationResult:
 
 
 def _latest_day(sink: Sink, config: GeneratorConfig) -> int:
-    raw = table("segment", "tracks")
+    raw = landed_table("segment", "tracks")
     value = sink.query(f'select max(cast("timestamp" as date)) from {sink.qualified(raw)}')[0][0]
     if value is None:
         raise UserError(f"{sink.qualified(raw)} is empty: run `accountpulse generate` first")
@@ -146,7 +147,7 @@ def _redeliver(world: World, sink: Sink, latest: int, new_rows: dict[str, int], 
     since = day_date(latest - REDELIVERY_LOOKBACK_DAYS + 1).isoformat()
     done = {}
     for name in ("tracks", "pages"):
-        raw = table("segment", name)
+        raw = landed_table("segment", name)
         wanted = int(round(world.config.duplicate_rate * new_rows.get(name, 0)))
         if wanted == 0:
             done[name] = 0
@@ -163,7 +164,7 @@ def _redeliver(world: World, sink: Sink, latest: int, new_rows: dict[str, int], 
         pick = np.sort(rng.choice(len(existing), size=min(wanted, len(existing)), replace=False))
         copies = existing.iloc[pick].copy()
         load_ms = (latest + 1) * MS_DAY + rng.integers(0, days * MS_DAY, len(copies))
-        if "uuid_ts" in copies.columns:  # pages have no load time column: the copy is identical
+        if "uuid_ts" in copies.columns:
             copies["uuid_ts"] = load_ms.astype("datetime64[ms]").astype("datetime64[us]")
         sink.append(raw, copies.reset_index(drop=True))
         done[name] = len(copies)

@@ -455,3 +455,54 @@ def link_accounts(
             )
             made += 1
     return extra, log
+
+
+SHARED_DEVICE_DAYS = 14
+
+
+def share_devices(
+    accounts: list[Account], members: Members, start_day: int, end_day: int, seed: int
+) -> list[dict[str, int]]:
+    """Shared devices: a member who left hands the laptop to a colleague who keeps its browser
+    profile, so for two weeks the colleague's calls carry the leaver's anonymous id (identified as
+    both). Only in accounts without a story, only users with one membership."""
+    rng = rng_for(seed, "shared-devices")
+    memberships = np.bincount(members.user)
+    single = memberships[members.user] == 1
+    ends = np.minimum(members.end_day, members.silent_from)
+    wanted = max(2, len(accounts) // 25)
+    shared: list[dict[str, int]] = []
+    candidates = [a.index for a in accounts if a.story is None and a.n_users >= 2]
+    for account_index in rng.permutation(np.array(candidates, dtype=np.int64)):
+        if len(shared) >= wanted:
+            break
+        account = accounts[int(account_index)]
+        sl = members.of(int(account_index))
+        rows = np.arange(sl.start, sl.stop)
+        leavers = rows[
+            single[rows]
+            & (ends[rows] < account.activity_end_day)
+            & (ends[rows] > start_day + 1)
+            & (ends[rows] < end_day - SHARED_DEVICE_DAYS)
+        ]
+        for owner in rng.permutation(leavers):
+            handover = int(ends[owner])
+            guests = rows[
+                single[rows]
+                & (rows != owner)
+                & (members.start_ms[rows] // MS_DAY < handover)
+                & (ends[rows] >= handover + SHARED_DEVICE_DAYS)
+            ]
+            if len(guests):
+                guest = int(guests[rng.integers(0, len(guests))])
+                shared.append(
+                    {
+                        "account": int(account_index),
+                        "owner": int(members.user[owner]),
+                        "guest": int(members.user[guest]),
+                        "from_day": handover,
+                        "to_day": handover + SHARED_DEVICE_DAYS,
+                    }
+                )
+                break
+    return shared

@@ -4,8 +4,12 @@ Per block: which members are active on which day (weekday rhythm, personal activ
 account's engagement curve), one session per active user-day (local working hours), `logged_in`
 first, then feature events (feature by the member's taste, depth by how far up the ladder the
 member has climbed; level 1 most frequent), `settings_updated` now and then, page views, and the
-occasional repeated identify/group call. Signups, onboarding steps, anonymous first visits and the
-group calls of users joining or moving come from `special_rows`. Then the delivery messes.
+occasional repeated identify/group call. Signups, onboarding steps, anonymous first visits (some
+from a marketing campaign) and the group calls of users joining or moving come from `special_rows`.
+Shared devices: while a guest uses a leaver's device, the guest's calls carry the leaver's anonymous
+id, each session starts with an identify of the guest on it and ends with an anonymous (logged out)
+page; those rows are drawn from a random stream of their own, so that the rest stays as it was. Then
+the delivery messes.
 
 Rows are column arrays of integer codes (users, events, pages, accounts) and int64 milliseconds;
 `tables.py` turns them into frames with the raw_schema columns.
@@ -34,10 +38,18 @@ LEVEL_WEIGHTS = np.array([1.0, 0.5, 0.3, 0.16, 0.1, 0.06, 0.04, 0.02])
 SETTINGS_RATE = 0.03
 REIDENTIFY_RATE = 0.01
 GENERAL_PAGE_SHARE = 0.3
-LIBRARIES = ("analytics.js", "analytics-node")
+LIBRARIES = ("analytics.js", "analytics-node", "analytics-ios", "analytics-android")
+MOBILE_USER_SHARE = 0.2  # users with the mobile app: on about a third of their days they use it
+# (utm_campaign, utm_source, utm_medium) of a share of anonymous first visits; code -1 = none
+CAMPAIGNS = (
+    ("spring_launch", "google", "cpc"),
+    ("product_newsletter", "newsletter", "email"),
+    ("retargeting", "linkedin", "social"),
+)
+CAMPAIGN_SHARE = 0.4
 
 TRACK_COLUMNS = ("anonymous_id", "user_id", "event", "context_group_id", "context_library_name")
-PAGE_COLUMNS = ("anonymous_id", "user_id", "page", "context_group_id")
+PAGE_COLUMNS = ("anonymous_id", "user_id", "page", "context_group_id", "campaign", "screen")
 IDENTIFY_COLUMNS = ("anonymous_id", "user_id", "trait_user")
 GROUP_COLUMNS = ("anonymous_id", "user_id", "group_id", "plan")
 TABLE_COLUMNS = {
@@ -46,6 +58,9 @@ TABLE_COLUMNS = {
     "identifies": IDENTIFY_COLUMNS,
     "groups": GROUP_COLUMNS,
 }
+
+# the tables a block lands: screens are the page views of mobile sessions (split off after delivery)
+SEGMENT_TABLES = (*TABLE_COLUMNS, "screens")
 
 Rows = dict[str, np.ndarray]  # column -> array; "t" = when it really happened (ms), "cell" = user-day
 
@@ -107,6 +122,11 @@ class SegmentModel:
             np.arange(len(catalog.events)), self.ladder[later][self.ladder[later] >= 0]
         )
         self._special_cache: dict[int, dict[str, Rows]] = {}
+        self.n_users = len(world.users)
+        self.mobile = mobile_users(world)
+        self.shared: dict[int, list[dict[str, int]]] = {}
+        for link in world.links.get("shared_devices", []):
+            self.shared.setdefault(link["account"], []).append(link)
 
     # ------------------------------------------------------------------------------ plan trait
     def plan_codes(self, account: int, t: np.ndarray) -> np.ndarray:
@@ -181,12 +201,20 @@ class SegmentModel:
             who = np.repeat(np.arange(n), visits)
             before = np.sort(rng.integers(MS_MINUTE, 15 * MS_MINUTE, len(who)))[::-1]
             page = self.marketing_pages[rng.integers(0, len(self.marketing_pages), len(who))]
+            campaign_rng = world.rng("campaigns", account_index)  # a stream of its own: rng stays as it was
+            campaign = np.where(
+                campaign_rng.random(len(who)) < CAMPAIGN_SHARE,
+                campaign_rng.integers(0, len(CAMPAIGNS), len(who)),
+                -1,
+            )
             out["pages"].append(
                 {
                     "anonymous_id": user[who],
                     "user_id": np.full(len(who), -1),
                     "page": page,
                     "context_group_id": np.full(len(who), -1),
+                    "campaign": campaign,
+                    "screen": np.zeros(len(who), dtype=np.int64),
                     "t": joined[who] - before,
                     "cell": cell[who],
                     "special": np.ones(len(who), dtype=bool),
@@ -255,6 +283,18 @@ class SegmentModel:
         user = members.user[row]
         ctx = np.where(members.context_group[row], account_index, -1)
         cell = user * 100_000 + day
+        # the device (anonymous id) of each cell: the user's own, or a leaver's that the user now uses
+        device = user.copy()
+        guest = np.zeros(cells, dtype=bool)
+        for link in self.shared.get(account_index, ()):
+            hit = (user == link["guest"]) & (day >= link["from_day"]) & (day < link["to_day"])
+            device[hit] = link["owner"]
+            guest |= hit
+        # a mobile user's day on the phone: its own device (code user + n_users), screens for pages
+        mobile = self.mobile[user] & ((day * 7 + user) % 3 == 0)
+        device = np.where(mobile, user + self.n_users, device)
+        guest &= ~mobile
+        library = np.where(mobile, 2 + user % 2, 0)
 
         # tracks: logged_in, feature events, settings_updated
         factor = np.where(members.scalable[row], scale, 1.0)
@@ -278,11 +318,11 @@ class SegmentModel:
         ).astype(np.int64)
         server = self.server_side[event]
         result["tracks"] = {
-            "anonymous_id": np.where(server, -1, user[t_cell]),
+            "anonymous_id": np.where(server, -1, device[t_cell]),
             "user_id": user[t_cell],
             "event": event,
             "context_group_id": ctx[t_cell],
-            "context_library_name": server.astype(np.int64),
+            "context_library_name": np.where(server, 1, library[t_cell]).astype(np.int64),
             "t": np.concatenate([session[l_cell], f_t, s_t]),
             "cell": cell[t_cell],
             "special": np.zeros(len(t_cell), dtype=bool),
@@ -293,10 +333,12 @@ class SegmentModel:
         p_cell = np.repeat(np.arange(cells), n_pages)
         p_t = session[p_cell] + (rng.random(len(p_cell)) * length[p_cell]).astype(np.int64)
         result["pages"] = {
-            "anonymous_id": user[p_cell],
+            "anonymous_id": device[p_cell],
             "user_id": user[p_cell],
             "page": self._pages(rng, row[p_cell], day[p_cell]),
             "context_group_id": ctx[p_cell],
+            "campaign": np.full(len(p_cell), -1, dtype=np.int64),
+            "screen": mobile[p_cell].astype(np.int64),
             "t": p_t,
             "cell": cell[p_cell],
             "special": np.zeros(len(p_cell), dtype=bool),
@@ -305,7 +347,7 @@ class SegmentModel:
         # now and then an identify / group call again at the start of a session
         i_cell = np.flatnonzero(ok & (rng.random(cells) < REIDENTIFY_RATE))
         result["identifies"] = {
-            "anonymous_id": user[i_cell],
+            "anonymous_id": device[i_cell],
             "user_id": user[i_cell],
             "trait_user": user[i_cell],
             "t": session[i_cell] - 2 * MS_SECOND,
@@ -315,7 +357,7 @@ class SegmentModel:
         g_cell = np.flatnonzero(ok & (rng.random(cells) < world.config.group_call_rate))
         g_t = session[g_cell] - MS_SECOND
         result["groups"] = {
-            "anonymous_id": user[g_cell],
+            "anonymous_id": device[g_cell],
             "user_id": user[g_cell],
             "group_id": np.full(len(g_cell), account_index, dtype=np.int64),
             "plan": self.plan_codes(account_index, g_t),
@@ -323,7 +365,43 @@ class SegmentModel:
             "cell": cell[g_cell],
             "special": np.zeros(len(g_cell), dtype=bool),
         }
+        self._shared_sessions(result, np.flatnonzero(guest & ok), device, user, cell, session, length)
         return result
+
+    def _shared_sessions(
+        self,
+        result: dict[str, Rows],
+        s_cell: np.ndarray,
+        device: np.ndarray,
+        user: np.ndarray,
+        cell: np.ndarray,
+        session: np.ndarray,
+        length: np.ndarray,
+    ) -> None:
+        """A guest's session on a shared device: an identify of the guest on it just before, an
+        anonymous page (logged out) just after. Kept apart (key "shared"): delivered with a random
+        stream of their own."""
+        n = len(s_cell)
+        identifies: Rows = {
+            "anonymous_id": device[s_cell],
+            "user_id": user[s_cell],
+            "trait_user": user[s_cell],
+            "t": session[s_cell] - 3 * MS_SECOND,
+            "cell": cell[s_cell],
+            "special": np.ones(n, dtype=bool),
+        }
+        pages: Rows = {
+            "anonymous_id": device[s_cell],
+            "user_id": np.full(n, -1, dtype=np.int64),
+            "page": np.full(n, self.marketing_pages[0], dtype=np.int64),
+            "context_group_id": np.full(n, -1, dtype=np.int64),
+            "campaign": np.full(n, -1, dtype=np.int64),
+            "screen": np.zeros(n, dtype=np.int64),
+            "t": session[s_cell] + length[s_cell] + 5 * MS_SECOND,
+            "cell": cell[s_cell],
+            "special": np.ones(n, dtype=bool),
+        }
+        result["shared"] = {"identifies": identifies, "pages": pages}  # type: ignore[assignment]
 
     def _choose_features(
         self, rng: np.random.Generator, member_rows: np.ndarray, day: np.ndarray
@@ -381,6 +459,12 @@ class SegmentModel:
         return np.where(general, self.general_pages[rng.integers(0, len(self.general_pages), n)], page)
 
 
+def mobile_users(world: World) -> np.ndarray:
+    """Per user code: whether the user has the mobile app (a random stream of its own)."""
+    users = world.users
+    return (world.rng("mobile-users").random(len(users)) < MOBILE_USER_SHARE) & ~users.unresolved
+
+
 def _unresolve(model: SegmentModel, rng: np.random.Generator, rows: Rows, rate: float) -> np.ndarray:
     """Hand a share of ordinary rows to user ids that no group call names (never signups or
     onboarding, never the beta story's feature: it stays in its three accounts). Returns the mask."""
@@ -426,27 +510,37 @@ def finish(
     out["sent_at"] = delivery.sent_at[idx]
     out["received_at"] = delivery.received_at[idx]
     out["uuid_ts"] = delivery.uuid_ts[idx]
-    if table == "tracks":
-        out["original_timestamp"] = delivery.original_timestamp[idx]
+    out["original_timestamp"] = delivery.original_timestamp[idx]
     n = len(idx)
     out["id"] = uuids(rng, n)
-    counts = MessCounts(
-        rows=n,
-        late_arrivals=int(delivery.late[idx].sum()),
-        clock_skew=int(delivery.skewed[idx].sum()) if table == "tracks" else 0,
-        anonymous=int((out["user_id"] < 0).sum()),
-        unresolved=int(
-            model.world.users.unresolved[np.maximum(out["user_id"], 0)][out["user_id"] >= 0].sum()
-        ),
-    )
+    out["_late"] = delivery.late[idx]
+    out["_skewed"] = delivery.skewed[idx] if table == "tracks" else np.zeros(n, dtype=bool)
+    out["_first"] = np.ones(n, dtype=bool)  # first delivery of the message
     dup = duplicate_indices(rng, n, config.duplicate_rate)
     if len(dup):
         copies = {name: values[dup] for name, values in out.items()}
         copies["uuid_ts"] = copies["uuid_ts"] + redelivery_lag(rng, len(dup))
+        copies["_first"] = np.zeros(len(dup), dtype=bool)
         out = {name: np.concatenate([out[name], copies[name]]) for name in out}
-        counts.rows += len(dup)
-        counts.duplicate_rows = len(dup)
-    return out, counts
+    return out, mess_counts(model, out)
+
+
+def mess_counts(model: SegmentModel, out: dict[str, np.ndarray]) -> MessCounts:
+    """The messes of finished rows (counted per message: on first deliveries, plus the copies)."""
+    first = out["_first"]
+    user = out["user_id"][first]
+    return MessCounts(
+        rows=len(first),
+        duplicate_rows=int((~first).sum()),
+        late_arrivals=int(out["_late"][first].sum()),
+        clock_skew=int(out["_skewed"][first].sum()),
+        anonymous=int((user < 0).sum()),
+        unresolved=int(model.world.users.unresolved[np.maximum(user, 0)][user >= 0].sum()),
+    )
+
+
+def _select(columns: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[mask] for name, values in columns.items()}
 
 
 def generate_block(
@@ -463,6 +557,7 @@ def generate_block(
     world = model.world
     config = world.config
     produced = model.activity(account_index, day_lo, day_hi, rng, config.scale)
+    shared: dict[str, Rows] = produced.pop("shared", {})  # type: ignore[arg-type]
     if include_special:
         special = model.special_rows(account_index)
         lo, hi = day_lo * MS_DAY, day_hi * MS_DAY
@@ -479,6 +574,20 @@ def generate_block(
         tables[table], counts.tables[table] = finish(
             model, table, produced[table], rng, horizon_ms, received_from_ms
         )
+    if shared and len(shared["identifies"]["t"]):
+        shared_rng = world.rng("shared-device", account_index, day_lo, received_from_ms or 0)
+        for table, rows in shared.items():
+            out, mess = finish(model, table, rows, shared_rng, horizon_ms, received_from_ms)
+            tables[table] = {name: np.concatenate([tables[table][name], out[name]]) for name in out}
+            counts.tables[table].add(mess)
+    # screen views went through delivery with the page views (so every random draw stays as it was)
+    pages = tables["pages"]
+    on_mobile = pages["screen"] == 1
+    tables["screens"], tables["pages"] = _select(pages, on_mobile), _select(pages, ~on_mobile)
+    counts.tables["screens"] = mess_counts(model, tables["screens"])
+    counts.tables["pages"] = mess_counts(model, tables["pages"])
+    for name, columns in tables.items():
+        tables[name] = {key: values for key, values in columns.items() if not key.startswith("_")}
     return Block(tables, counts)
 
 

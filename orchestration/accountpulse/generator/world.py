@@ -28,6 +28,7 @@ from accountpulse.generator.population import (
     link_accounts,
     make_accounts,
     make_members,
+    share_devices,
 )
 from accountpulse.generator.pricing import TIERS
 from accountpulse.generator.stripe import StripeData, simulate
@@ -105,6 +106,7 @@ def build_world(config: GeneratorConfig) -> World:
     users = Users(unresolved=unresolved, **identities)
 
     stories.plant(accounts, members, catalog, end_day, seed)
+    links["shared_devices"] = share_devices(accounts, members, start_day, end_day, seed)
 
     stripe = simulate(book, end_day, seed, seats_counter(members))
     land_fivetran_layout(stripe, datetime_of((end_day + 1) * MS_DAY))
