@@ -496,6 +496,9 @@ DRIFTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "discount": ("start",),
     "invoice": ("total", "created"),
     "invoice_line_item": ("amount", "quantity", "period_start"),
+    "plan": ("amount",),
+    "subscription_discount": ("start",),
+    "credit_note": ("total", "created"),
 }
 # a day that does not exist (looks like ISO: only a real cast finds out), a thousands separator, words
 UNCASTABLE = {
@@ -539,6 +542,33 @@ def _missing_keys_and_uncastable_values(raw: _Rows) -> None:
         "invoice_id": None,
         "start": datetime(2026, 1, 10, 9, 0),
         "end": None,
+    }
+    # the optional Stripe tables: a legacy plan no item uses, a discount of a subscription that does not
+    # exist and a credit note on cus_ob_a's first invoice (billing only: MRR unchanged)
+    templates["plan"] = {
+        "id": "plan_template",
+        "product_id": "prod_team",
+        "amount": 1_000,
+        "currency": "usd",
+        "interval": "month",
+        "interval_count": 1,
+        "usage_type": "licensed",
+        "billing_scheme": "per_unit",
+    }
+    templates["subscription_discount"] = {
+        "id": "sd_template",
+        "subscription_id": "sub_template",
+        "coupon_id": "co_template",
+        "start": datetime(2026, 1, 10, 9, 0),
+    }
+    invoice = next(row for row in raw.rows["invoice"] if row["customer_id"] == "cus_ob_a")
+    templates["credit_note"] = {
+        "id": "cn_template",
+        "invoice_id": invoice["id"],
+        "created": datetime(2026, 2, 1, 9, 0),
+        "currency": "usd",
+        "total": 100,
+        "status": "issued",
     }
     for table in RAW_TABLES:
         source = f"{table.schema_key}.{table.name}"

@@ -33,6 +33,8 @@ def add_credit_notes(tables: dict[str, list[dict[str, Any]]], seed: int, horizon
         invoice["amount_paid"] = total if invoice["status"] == "paid" else 0
         if total <= 0 or invoice["status"] not in ("paid", "open", "uncollectible"):
             continue
+        if invoice.get("livemode") is False or invoice.get("is_deleted") or invoice.get("_fivetran_deleted"):
+            continue  # Stripe credits only live, existing invoices (a test-mode note would be test mode too)
         rng = rng_for(seed, "stripe", invoice["id"], "credit_note")
         paid = invoice["status"] == "paid"
         if rng.random() >= (CREDIT_NOTE_SHARE if paid else PRE_PAYMENT_SHARE):
