@@ -540,8 +540,9 @@ def test_a_failing_data_test_ends_the_build_output_with_the_test_and_its_message
     working, published = _copy_built(built, tmp_path, "failing_test")
     with duckdb.connect(str(working)) as connection:  # a subscription's line in a currency with no rate
         connection.execute(
-            "insert into stripe.invoice_line_item select * replace ('il_xts' as id, 'xts' as currency) "
-            "from stripe.invoice_line_item where type = 'subscription' order by id limit 1"
+            "insert into stripe.invoice_line_item select * replace ('il_xts' as id, 'il_xts' as unique_id, "
+            "'xts' as currency) from stripe.invoice_line_item where type = 'subscription' "
+            "and coalesce(livemode, true) and not coalesce(_fivetran_deleted, false) order by id limit 1"
         )
     before = _fingerprint(published)
     monkeypatch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(working))
