@@ -31,7 +31,6 @@ OPTIONAL_MARTS = (
     "fct_account_mrr_monthly",
     "fct_mrr_summary_monthly",
     "account_alerts",
-    "accounts_at_risk",
     "expansion_candidates",
     "rpt_weekly_call_list",
 )
