@@ -232,6 +232,38 @@ def test_mrr_bridge_shows_fx_signed(report: Path, marts: duckdb.DuckDBPyConnecti
     assert bars["FX"] == [-0.40] and bars["Contraction"] == [-39.0]
 
 
+def test_partial_month_is_drawn_apart_not_as_a_drop() -> None:
+    """The current month (as of 2026-11-15) is a hollow marker off the line, labelled month to date;
+    a month that ended on the as-of date is complete."""
+    assert figures.partial_month_start("2026-11-15") == "2026-11-01"
+    assert figures.partial_month_start("2026-11-30") is None
+    adoption = pd.DataFrame(
+        {
+            "feature_id": ["f1", "f1", "f1"],
+            "month_start": pd.to_datetime(["2026-09-01", "2026-10-01", "2026-11-01"]),
+            "adoption_rate": [0.6, 0.7, 0.1],
+            "is_complete_month": [True, True, False],
+        }
+    )
+    line, partial = figures.account_adoption(adoption, {"f1": "Reports"}).data
+    assert list(line.y) == [0.6, 0.7] and "lines" in line.mode
+    assert list(partial.y) == [0.1] and partial.mode == "markers"
+    assert partial.marker.symbol == "circle-open" and "month to date" in partial.hovertemplate
+    summary = pd.DataFrame(
+        {
+            "month_start": pd.to_datetime(["2026-10-01", "2026-11-01"]),
+            **{f"{name}_mrr": [10.0, 1.0] for name in ("new", "expansion", "reactivation", "contraction")},
+            **{f"{name}_mrr": [0.0, 0.0] for name in ("churned", "fx")},
+            "nrr": [1.0, 1.0],
+            "grr": [1.0, 1.0],
+        }
+    )
+    movements = figures.mrr_movements(summary, "2026-11-01")
+    bars = [trace for trace in movements.data if trace.type == "bar"]
+    assert all(list(bar.marker.opacity) == [1.0, 0.4] for bar in bars)
+    assert [note.text for note in movements.layout.annotations] == ["month to date"]
+
+
 def test_page_pieces_escape_what_they_show() -> None:
     hostile = '<img src=x onerror=alert(1)> O\'Brien & "Co" 🚀'
     frame = pd.DataFrame({"account_id": ["a1"], "account_name": [hostile], "mrr_at_stake": [1234.5]})

@@ -84,8 +84,8 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             "fallacy",
             "Users vs accounts: the aggregation fallacy",
             "Per feature, the share of all active users who adopted it beside the share of active "
-            "accounts with an adopting user, in the latest month. A high user share with a low account "
-            "share means a few large or enthusiastic accounts carry the number.",
+            "accounts with an adopting user, in the latest complete month. A high user share with a low "
+            "account share means a few large or enthusiastic accounts carry the number.",
             charts.html(
                 figures.aggregation_fallacy(data.fallacy, data.feature_names), "No product activity data yet."
             ),
@@ -96,8 +96,11 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             "New, expansion and reactivation MRR above zero; contraction and churn below; FX (exchange-rate "
             "changes of foreign-currency MRR) on either side. Expansion and contraction are at constant "
             "rates. Net and gross revenue retention (constant rates) of accounts paying at the start of "
-            "each month underneath.",
-            charts.html(figures.mrr_movements(data.mrr_summary), "No MRR data yet.")
+            "each month underneath. The current month, still running, is faded: month to date.",
+            charts.html(
+                figures.mrr_movements(data.mrr_summary, figures.partial_month_start(data.as_of_date)),
+                "No MRR data yet.",
+            )
             + page.mrr_table(data.mrr_summary),
         ),
     ]
@@ -117,7 +120,7 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             f"Top {len(data.top_accounts)} accounts by MRR",
             "Each account against its own history: weekly active users and baseline (red weeks are "
             "below it), adoption of each core feature and MRR by month (the last month runs to the as-of "
-            "date), and its alerts.",
+            "date: its adoption is a hollow marker, month to date, not a drop), and its alerts.",
             "".join(accounts) or page.empty("No paying accounts yet."),
         )
     )

@@ -295,9 +295,16 @@ def _heatmap(reader: MartReader, top: list[str], core: list[str]) -> pd.DataFram
 
 
 def _fallacy(reader: MartReader) -> pd.DataFrame | None:
-    """User-level vs account-level adoption per feature and segment in the latest month."""
+    """User-level vs account-level adoption per feature and segment in the latest complete month (the
+    current one runs to the as-of date: its rates are lower by construction); the latest month when
+    none is complete yet."""
     if not reader.has("fct_product_activity_monthly"):
         return None
+    complete = (
+        "is_complete_month"
+        if "is_complete_month" in reader.columns("fct_product_activity_monthly")
+        else "true"
+    )
     return reader.frame(
         f"""
         select
@@ -307,7 +314,11 @@ def _fallacy(reader: MartReader) -> pd.DataFrame | None:
             cast(user_level_adoption_rate as double) as user_level_adoption_rate,
             cast(account_level_adoption_rate as double) as account_level_adoption_rate
         from {MARTS}.fct_product_activity_monthly
-        where month_start = (select max(month_start) from {MARTS}.fct_product_activity_monthly)
+        where month_start = (
+            select coalesce(
+                max(case when {complete} then month_start end), max(month_start)
+            ) from {MARTS}.fct_product_activity_monthly
+        )
         order by segment, feature_id
         """
     )
@@ -365,10 +376,17 @@ def _top_accounts(reader: MartReader, accounts: pd.DataFrame, core: list[str]) -
         f"where list_contains(?, account_id) order by account_id, week_start",
         [ids],
     )
+    complete = (
+        "is_complete_month"
+        if reader.has("fct_account_feature_adoption_monthly")
+        and "is_complete_month" in reader.columns("fct_account_feature_adoption_monthly")
+        else "true"
+    )
     adoption = _history(
         reader,
         "fct_account_feature_adoption_monthly",
-        f"select account_id, feature_id, month_start, cast(adoption_rate as double) as adoption_rate "
+        f"select account_id, feature_id, month_start, cast(adoption_rate as double) as adoption_rate, "
+        f"{complete} as is_complete_month "
         f"from {MARTS}.fct_account_feature_adoption_monthly "
         f"where list_contains(?, account_id) and list_contains(?, feature_id) "
         f"order by account_id, feature_id, month_start",
