@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from accountpulse.build import run_build
-from accountpulse.checks import FRESHNESS_CHECK
+from accountpulse.checks import FRESHNESS_CHECK, LAST_UPDATED_METADATA_KEY, report_source_update
 from accountpulse.definitions import (
     BUILD_JOB,
     DAILY_JOB,
@@ -30,6 +30,7 @@ from accountpulse.definitions import (
     build_run_config,
 )
 from accountpulse.gx_suites import ROW_COUNT_CHECK, plan_all
+from accountpulse.lineage import FILE_ENV as LINEAGE_FILE_ENV
 from accountpulse.manifest import build_layers, folders, layers, load_manifest
 from accountpulse.paths import PROJECT_DIR
 from accountpulse.project import ensure_manifest
@@ -93,6 +94,54 @@ def test_definitions_load_and_every_mart_is_a_guarded_asset(defs: dg.Definitions
     assert any(key.name.startswith(("unique_", "not_null_")) for key in check_keys)
     assert any(key.name == FRESHNESS_CHECK for key in check_keys)
     assert defs.resolve_job_def(BUILD_JOB) is not None
+
+
+def test_dbt_source_freshness_rules_are_dagster_freshness_policies(
+    defs: dg.Definitions, manifest: dict
+) -> None:
+    """Each source with a dbt freshness rule carries it as a Dagster FreshnessPolicy on its asset:
+    fail after error_after (else warn_after), warn after warn_after."""
+    graph = defs.resolve_asset_graph()
+    days = {"day": 86400, "hour": 3600, "minute": 60}
+    checked = 0
+    for props in manifest["sources"].values():
+        node = graph.get(dg.AssetKey([props["source_name"], props["name"]]))
+        policy = node.freshness_policy
+        criteria = props.get("freshness") or {}
+        warn, error = criteria.get("warn_after") or {}, criteria.get("error_after") or {}
+        if not warn.get("count") and not error.get("count"):
+            assert policy is None, props["name"]
+            continue
+        checked += 1
+        seconds = {
+            key: rule["count"] * days[rule["period"]]
+            for key, rule in (("warn", warn), ("error", error))
+            if rule.get("count")
+        }
+        assert isinstance(policy, dg.FreshnessPolicy)
+        assert policy.fail_window.to_timedelta().total_seconds() == seconds.get("error", seconds.get("warn"))
+        if "error" in seconds and "warn" in seconds:
+            assert policy.warn_window.to_timedelta().total_seconds() == seconds["warn"]
+    assert checked >= 2
+
+
+def test_fresh_new_source_rows_are_reported_to_dagster_once_stale_ones_never() -> None:
+    """The freshness check reports a source materialization (which its FreshnessPolicy ages from)
+    only for new rows within the rule: not for the same rows twice, not for a stale source."""
+    instance = dg.DagsterInstance.ephemeral()
+    key = dg.AssetKey(["segment", "tracks"])
+    fresh = {"status": "pass", "max_loaded_at": "2026-12-06T23:10:00+00:00"}
+    assert report_source_update(instance, key, fresh, "run-1")
+    assert not report_source_update(instance, key, fresh, "run-2")  # nothing new arrived
+    assert not report_source_update(instance, key, {**fresh, "status": "error"}, "run-3")
+    stale_newer = {"status": "error", "max_loaded_at": "2026-12-07T01:00:00+00:00"}
+    assert not report_source_update(instance, key, stale_newer, "run-4")
+    newer = {"status": "warn", "max_loaded_at": "2026-12-07T01:00:00+00:00"}
+    assert report_source_update(instance, key, newer, "run-5")
+    event = instance.get_latest_materialization_event(key)
+    last = event.asset_materialization.metadata[LAST_UPDATED_METADATA_KEY].value
+    assert last == datetime(2026, 12, 7, 1, tzinfo=UTC).timestamp()
+    assert not report_source_update(instance, dg.AssetKey(["stripe", "customer"]), None, "run-6")
 
 
 def test_layers_put_everything_downstream_of_a_guarded_model_later(manifest: dict) -> None:
@@ -206,11 +255,13 @@ def _check_results(events: list[Any]) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def built_duckdb(generated_duckdb: Path, orch_env: Path) -> Iterator[tuple[Path, Any]]:
-    """The generated data built once through the CLI's build path (Dagster job in-process)."""
+    """The generated data built once through the CLI's build path (Dagster job in-process), with
+    OpenLineage events written to orch_env/lineage.jsonl."""
     path = orch_env / "built.duckdb"
     shutil.copyfile(generated_duckdb, path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(path))
+        patch.setenv(LINEAGE_FILE_ENV, str(orch_env / "lineage.jsonl"))
         outcome = run_build("duckdb", progress=False, instance=dg.DagsterInstance.ephemeral())
     yield path, outcome
 
@@ -232,6 +283,39 @@ def test_duckdb_build_passes_every_check(
             assert rows[0] > 0, f"{props['name']} is empty"
     state = json.loads((orch_env / "state" / "gx_row_counts.json").read_text())
     assert len(next(iter(state.values()))) == len(plan_all(manifest))
+
+
+@pytest.mark.slow
+def test_a_build_writes_openlineage_events_with_every_mart_and_its_inputs(
+    built_duckdb: tuple[Path, Any], manifest: dict, orch_env: Path
+) -> None:
+    """ACCOUNTPULSE_OPENLINEAGE_FILE set: every dbt step of the build appends openlineage-dbt's events;
+    each mart is the output of a COMPLETE event whose inputs are exactly the relations it refs."""
+    path, outcome = built_duckdb
+    assert outcome.success, outcome.summary()
+    events = [json.loads(line) for line in (orch_env / "lineage.jsonl").read_text().splitlines()]
+    database = path.stem  # dbt-duckdb names the database after the file
+
+    def dataset(props: dict[str, Any]) -> str:
+        table = props.get("alias") or props.get("identifier") or props["name"]
+        return f"{database}.{props['schema']}.{table}"
+
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    built = {
+        output["name"]: {item["name"] for item in event["inputs"]}
+        for event in events
+        if event["eventType"] == "COMPLETE"
+        for output in event.get("outputs", [])
+    }
+    for props in _marts(manifest).values():
+        assert dataset(props) in built, f"no lineage event writes {props['name']}"
+        parents = {dataset(nodes[uid]) for uid in props["depends_on"]["nodes"]}
+        assert parents and built[dataset(props)] == parents, props["name"]
+    # every step's wrapping run names the Dagster build run as its parent
+    wrappers = [event for event in events if event["job"]["name"].startswith("accountpulse.dbt_layer_")]
+    parents = {event["run"]["facets"]["parent"]["run"]["runId"] for event in wrappers}
+    assert parents == {outcome.run_id}
+    assert {event["eventType"] for event in wrappers} == {"START", "COMPLETE"}
 
 
 def _corruption(manifest: dict) -> tuple[Any, str, str]:
