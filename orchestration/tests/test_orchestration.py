@@ -19,9 +19,11 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+from conftest import run_dbt
 
 from accountpulse.build import run_build
 from accountpulse.checks import FRESHNESS_CHECK, LAST_UPDATED_METADATA_KEY, report_source_update
+from accountpulse.cli import main as cli_main
 from accountpulse.definitions import (
     BUILD_JOB,
     DAILY_JOB,
@@ -316,6 +318,81 @@ def test_a_build_writes_openlineage_events_with_every_mart_and_its_inputs(
     parents = {event["run"]["facets"]["parent"]["run"]["runId"] for event in wrappers}
     assert parents == {outcome.run_id}
     assert {event["eventType"] for event in wrappers} == {"START", "COMPLETE"}
+
+
+CRM_QUIET_DAY_SQL = """
+    select as_of_date
+    from marts.fct_account_crm_signals_daily
+    group by as_of_date
+    having sum(case when is_changed then 1 else 0 end) = 0 and count(*) >= 10
+    order by as_of_date desc
+    limit 1
+"""
+
+
+@pytest.mark.slow
+def test_crm_export_changed_since_finds_exactly_the_account_whose_usage_changed(
+    built_duckdb: tuple[Path, Any], orch_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """On a day no account's CRM signals changed, one account's users use every feature; rebuilt as
+    of that day, `export crm --changed-since` that day returns that account and no other."""
+    built, outcome = built_duckdb
+    assert outcome.success, outcome.summary()
+    working = orch_env / "crm.duckdb"
+    shutil.copyfile(built, working)
+    with duckdb.connect(str(working)) as connection:
+        quiet_day = connection.execute(CRM_QUIET_DAY_SQL).fetchone()[0]
+        account, users = connection.execute(
+            """
+            select signals.account_id, list(distinct members.user_id order by members.user_id)
+            from marts.fct_account_crm_signals_daily as signals
+            inner join marts.dim_account_users as members on signals.account_id = members.account_id
+            where signals.as_of_date = ? and members.first_seen_at < signals.as_of_date
+            group by signals.account_id
+            order by signals.account_id
+            limit 1
+            """,
+            [quiet_day],
+        ).fetchone()
+        events = [
+            row[0] for row in connection.execute("select distinct event_name from seeds.feature_events")
+        ]
+        at, received = f"{quiet_day} 12:00:00", f"{quiet_day} 12:05:00"
+        rows = [
+            (f"crm-test-{n}-{m}", user, event, event, at, at, at, received, received, account)
+            for n, user in enumerate(users)
+            for m, event in enumerate(events)
+        ]
+        connection.executemany(
+            "insert into segment.tracks (id, user_id, event, event_text, timestamp, original_timestamp, "
+            "sent_at, received_at, uuid_ts, context_group_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    vars_json = json.dumps({"as_of_date": quiet_day.isoformat()})
+    run_dbt(
+        ["run", "--full-refresh", "--select", "+rpt_crm_account_signals", "--vars", vars_json],
+        target="duckdb",
+        workdir=orch_env / "crm",
+        duckdb_path=working,
+    )
+    monkeypatch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(working))
+    monkeypatch.setenv("ACCOUNTPULSE_MARTS_DUCKDB_PATH", str(working))
+    output = orch_env / "crm_changed.jsonl"
+    since = quiet_day.isoformat()
+    assert (
+        cli_main(["export", "crm", "--format", "jsonl", "--changed-since", since, "--output", str(output)])
+        == 0
+    )
+    exported = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [(row["account_id"], row["signals_changed_at"]) for row in exported] == [(account, since)]
+    assert exported[0]["as_of_date"] == since
+
+    assert cli_main(["export", "crm", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("account_id,segment_group_id,stripe_customer_id,")
+    assert "signals_changed_at" in lines[0].split(",") and len(lines) > 10
+    assert cli_main(["export", "crm", "--changed-since", "2026-02-30"]) == 2
+    assert "--changed-since must be a date YYYY-MM-DD" in capsys.readouterr().err
 
 
 def _corruption(manifest: dict) -> tuple[Any, str, str]:
