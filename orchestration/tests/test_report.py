@@ -168,6 +168,22 @@ def test_report_numbers_match_the_marts(report: Path, marts: duckdb.DuckDBPyConn
     assert parsed.accounts == [row[0] for row in marts.execute(TOP_SQL).fetchall()]
 
 
+def test_at_risk_is_the_weekly_call_list(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    """ "At risk" lists the call list's accounts, in call order, with their reasons, and nothing else."""
+    text = report.read_text(encoding="utf-8")
+    section = text.split("<h3>At risk</h3>", 1)[1].split("Expansion candidates", 1)[0]
+    rows = marts.execute(
+        "select account_name, reason from marts.rpt_weekly_call_list order by call_rank"
+    ).fetchall()
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if rows else ""
+    assert body.count("<tr") == len(rows)
+    positions = [body.find(html.escape(name, quote=True)) for name, _ in rows if name]
+    assert all(position >= 0 for position in positions), rows
+    assert positions == sorted(positions)
+    for _, reason in rows:
+        assert html.escape(reason, quote=True) in body
+
+
 def test_report_mrr_agrees_with_the_accounts_mart(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
     """The MRR shown (the revenue summary's month-end) is the sum of the accounts' current MRR."""
     columns = {row[0] for row in marts.execute("describe marts.dim_accounts").fetchall()}

@@ -62,9 +62,11 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
         page.block(
             "lists",
             "Who to call this week",
-            "At risk: accounts whose revenue is exposed, largest MRR at stake first, with what pulls "
-            "their health down and their open alerts. Expansion: accounts with room to grow.",
-            f"<h3>At risk</h3>{page.view_table(data.at_risk, 'accounts_at_risk', data.open_alerts)}"
+            "At risk: the weekly call list — paying accounts with an open risk alert, most severe "
+            "first and within a severity the largest MRR at stake, capped at about a tenth of the "
+            "paying accounts — each with its reason, what pulls its health down against its peers and "
+            "what moved it in the last 28 days. Expansion: accounts with room to grow.",
+            f"<h3>At risk</h3>{page.view_table(data.at_risk, 'rpt_weekly_call_list', data.open_alerts)}"
             f"<h3 class='next'>Expansion candidates</h3>"
             f"{page.view_table(data.expansion, 'expansion_candidates', data.open_alerts)}",
         ),

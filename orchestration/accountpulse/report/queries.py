@@ -33,6 +33,7 @@ OPTIONAL_MARTS = (
     "account_alerts",
     "accounts_at_risk",
     "expansion_candidates",
+    "rpt_weekly_call_list",
 )
 # account facts shown beside the charts: from dim_accounts (the contract), else the health mart
 ACCOUNT_FACTS = (
@@ -44,17 +45,20 @@ ACCOUNT_FACTS = (
     "seat_utilization",
     "next_renewal_date",
 )
-# the convenience views' columns the lists show, in this order (all columns when none of them exist)
-AT_RISK_COLUMNS = (
+# the weekly call list ("At risk" in the report), in call order
+CALL_LIST_COLUMNS = (
+    "call_rank",
     "account_name",
     "mrr_at_stake",
+    "severity",
+    "reason",
     "health_score",
     "health_band",
     "health_driver",
-    "open_alert_types",
-    "highest_severity",
-    "next_renewal_date",
+    "health_change_driver",
+    "open_risk_alerts",
 )
+# the convenience views' columns the lists show, in this order (all columns when none of them exist)
 EXPANSION_COLUMNS = (
     "account_name",
     "mrr",
@@ -252,6 +256,17 @@ def _view(reader: MartReader, name: str, preferred: tuple[str, ...]) -> pd.DataF
     return frame
 
 
+def _call_list(reader: MartReader) -> pd.DataFrame | None:
+    """The weekly call list in call order (the mart holds only the capped list)."""
+    name = "rpt_weekly_call_list"
+    if not reader.has(name):
+        return None
+    present = [column for column in CALL_LIST_COLUMNS if column in reader.columns(name)]
+    frame = reader.frame(f"select account_id, {', '.join(present)} from {MARTS}.{name} order by call_rank")
+    frame.attrs["total_rows"] = len(frame)
+    return frame
+
+
 def _features(reader: MartReader) -> pd.DataFrame:
     """Every feature (id, name, is_core) from the features seed; without it, the features seen."""
     if reader.has("features", SEEDS):
@@ -400,7 +415,7 @@ def load(reader: MartReader) -> ReportData:
         accounts=accounts,
         quadrants=_quadrants(reader),
         high_mrr_threshold=_high_mrr_threshold(reader),
-        at_risk=_view(reader, "accounts_at_risk", AT_RISK_COLUMNS),
+        at_risk=_call_list(reader),
         expansion=_view(reader, "expansion_candidates", EXPANSION_COLUMNS),
         heatmap=_heatmap(reader, heatmap_accounts["account_id"].tolist(), core_ids),
         heatmap_accounts=heatmap_accounts,
