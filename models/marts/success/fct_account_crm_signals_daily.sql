@@ -70,16 +70,16 @@ with_previous as (
 
 final as (
     select
-        account_id,
+        cast(account_id as {{ health_text_type() }}) as account_id,
         as_of_date,
         health_score,
-        health_band,
-        health_driver,
-        quadrant,
+        cast(health_band as {{ health_text_type() }}) as health_band,
+        cast(health_driver as {{ health_text_type() }}) as health_driver,
+        cast(quadrant as {{ health_text_type() }}) as quadrant,
         mrr,
         next_renewal_date,
-        open_alert_types,
-        open_alert_type_count,
+        cast(open_alert_types as {{ health_text_type() }}) as open_alert_types,
+        cast(open_alert_type_count as {{ dbt.type_bigint() }}) as open_alert_type_count,
         (
             day_number = 1
             or health_score is distinct from previous_health_score

@@ -62,7 +62,7 @@ final as (
             as {{ health_text_type() }}
         ) as stripe_customer_id,
         cast(coalesce(stripe_customers.stripe_customers, 0) as {{ dbt.type_bigint() }}) as stripe_customers,
-        accounts.account_name,
+        cast(accounts.account_name as {{ health_text_type() }}) as account_name,
         latest_signals.health_score,
         latest_signals.health_band,
         latest_signals.health_driver,
