@@ -1,6 +1,7 @@
 """Asset checks beyond dbt tests: Great Expectations guards on the marts, source freshness."""
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -80,6 +81,72 @@ def sources_with_freshness(manifest: Mapping[str, Any]) -> dict[str, Mapping[str
     return {uid: props for uid, props in manifest.get("sources", {}).items() if configured(props)}
 
 
+# the metadata key Dagster reads for when an external asset's data last changed
+LAST_UPDATED_METADATA_KEY = "dagster/last_updated_timestamp"
+_PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def _window(criteria: Mapping[str, Any], level: str) -> timedelta | None:
+    rule = criteria.get(level) or {}
+    if not rule.get("count") or rule.get("period") not in _PERIODS:
+        return None
+    return rule["count"] * _PERIODS[rule["period"]]
+
+
+def source_freshness_policy(props: Mapping[str, Any]) -> dg.FreshnessPolicy | None:
+    """The dbt source's own freshness rule as a Dagster FreshnessPolicy (one rule, one declaration):
+    fail after error_after, warn after warn_after; a source with only warn_after fails after it."""
+    criteria = props.get("freshness") or {}
+    warn, error = _window(criteria, "warn_after"), _window(criteria, "error_after")
+    if error is None and warn is None:
+        return None
+    if error is None or (warn is not None and warn >= error):
+        return dg.FreshnessPolicy.time_window(fail_window=error or warn)  # type: ignore[arg-type]
+    return dg.FreshnessPolicy.time_window(fail_window=error, warn_window=warn)
+
+
+def _parse_loaded_at(value: Any) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def report_source_update(
+    instance: Any, key: dg.AssetKey, result: Mapping[str, Any] | None, run_id: str
+) -> bool:
+    """Tell Dagster a source received new data: a runless materialization of the source asset when
+    dbt's freshness result is within the rule (pass or warn) and its newest loaded_at is newer than
+    the last one reported. Its FreshnessPolicy (source_freshness_policy) then ages from there; a
+    source that is stale, or has no new rows, is not reported, so its policy goes (or stays) failing.
+    Returns whether a materialization was reported."""
+    if not result or result.get("status") not in ("pass", "warn"):
+        return False
+    loaded_at = _parse_loaded_at(result.get("max_loaded_at"))
+    if loaded_at is None:
+        return False
+    previous = instance.get_latest_materialization_event(key)
+    if previous is not None and previous.asset_materialization is not None:
+        last = previous.asset_materialization.metadata.get(LAST_UPDATED_METADATA_KEY)
+        if last is not None and float(last.value) >= loaded_at:
+            return False
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=key,
+            description="new rows seen by dbt source freshness",
+            metadata={
+                LAST_UPDATED_METADATA_KEY: dg.MetadataValue.timestamp(loaded_at),
+                "max_loaded_at": str(result.get("max_loaded_at")),
+                "freshness_status": str(result.get("status")),
+                "seen_by_run": run_id,
+            },
+        )
+    )
+    return True
+
+
 def freshness_check(
     manifest: Mapping[str, Any], translator: AccountpulseTranslator
 ) -> dg.AssetChecksDefinition | None:
@@ -120,6 +187,7 @@ def freshness_check(
         for uid, key in chosen.items():
             result = results.get(uid)
             status = (result or {}).get("status", "not run")
+            report_source_update(context.instance, key, result, context.run.run_id)
             age = (result or {}).get("max_loaded_at_time_ago_in_s")
             yield dg.AssetCheckResult(
                 asset_key=key,

@@ -168,6 +168,32 @@ def _add_alerts(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_cmd_alerts)
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from accountpulse.crm_export import export_crm
+
+    _use_target(args.target)
+    return export_crm(args.target, args.format, args.changed_since, args.output)
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "export", help="write a mart for another tool: `export crm` (CRM account signals)"
+    )
+    what = parser.add_subparsers(dest="what", required=True)
+    crm = what.add_parser(
+        "crm", help="rpt_crm_account_signals as CSV or JSON lines, for a CRM import or reverse-ETL sync"
+    )
+    crm.add_argument("--target", choices=TARGETS, default=os.environ.get("ACCOUNTPULSE_TARGET", "duckdb"))
+    crm.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="csv (default) or jsonl")
+    crm.add_argument(
+        "--changed-since",
+        metavar="YYYY-MM-DD",
+        help="only the accounts whose signals changed on or after this date (signals_changed_at)",
+    )
+    crm.add_argument("--output", metavar="PATH", help="write to this file (default: standard output)")
+    crm.set_defaults(func=_cmd_export)
+
+
 def _add_report(sub: argparse._SubParsersAction) -> None:
     from accountpulse.report import add_arguments, run
 
@@ -191,6 +217,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_build,
     _add_demo,
     _add_alerts,
+    _add_export,
     _add_report,
     _add_bench,
 ]

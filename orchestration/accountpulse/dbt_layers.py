@@ -8,6 +8,7 @@ asset checks; dbt itself skips what is downstream of a failed test.
 """
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,6 +19,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from accountpulse.lineage import ParentRun, emit_dbt_invocation, lineage_enabled
 from accountpulse.manifest import Layer
 from accountpulse.paths import dbt_target_path
 from accountpulse.resources import BuildSettings
@@ -81,6 +83,24 @@ def dbt_failure_cause(target_path: Path, error_messages: Sequence[str] = ()) -> 
     return (lines[0] if lines else "dbt failed without a message (see dbt.log)")[:400]
 
 
+def emit_lineage(context: Any, dbt: DbtCliResource, target_path: Path, step: str, succeeded: bool) -> None:
+    """OpenLineage events for this step's dbt invocation when lineage is configured (accountpulse.lineage).
+    Lineage is an observer: a failure to emit is logged as a warning and never fails the build."""
+    if not lineage_enabled():
+        return
+    try:
+        count = emit_dbt_invocation(
+            target_path,
+            target=dbt.target or os.environ.get("ACCOUNTPULSE_TARGET", "duckdb"),
+            step=step,
+            parent=ParentRun(job_name=context.run.job_name, run_id=context.run.run_id),
+            succeeded=succeeded,
+        )
+        context.log.info(f"{step}: {count} OpenLineage events emitted")
+    except Exception as error:  # noqa: BLE001 - lineage must never break a build
+        context.log.warning(f"{step}: OpenLineage events not emitted: {type(error).__name__}: {error}")
+
+
 def layer_assets(
     manifest: Mapping[str, Any],
     project: DbtProject,
@@ -108,6 +128,7 @@ def layer_assets(
             raise_on_error=False,
         )
         yield from invocation.stream()
+        emit_lineage(context, dbt, target_path, name, invocation.is_successful())
         if not invocation.is_successful():
             # the step's failure names the failing node and dbt's message, not only "dbt failed"
             raise dg.Failure(

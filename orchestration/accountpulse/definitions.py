@@ -16,7 +16,7 @@ from dagster_dbt import DbtProject
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from accountpulse.alerts import ALERTS_MODEL, AlertsRelation, deliver
-from accountpulse.checks import freshness_check, gx_checks
+from accountpulse.checks import freshness_check, gx_checks, source_freshness_policy
 from accountpulse.dbt_layers import all_layer_assets
 from accountpulse.gx_suites import plan_all
 from accountpulse.manifest import build_layers, load_manifest
@@ -131,15 +131,19 @@ def publish_asset(manifest: Mapping[str, Any], upstream: list[dg.AssetKey]) -> d
 
 
 def source_specs(manifest: Mapping[str, Any], project: Any, translator: AccountpulseTranslator) -> list[Any]:
-    """The raw tables as external assets, grouped by source (`raw_segment`, `raw_stripe`)."""
+    """The raw tables as external assets, grouped by source (`raw_segment`, `raw_stripe`), each with
+    its dbt freshness rule as a Dagster FreshnessPolicy (Dagster's freshness state for the source)."""
     return [
         dg.AssetSpec(
             key=spec.key,
             group_name=spec.group_name,
             description=spec.description,
             kinds={"dbt_source"},
+            freshness_policy=source_freshness_policy(manifest["sources"][uid]),
         )
-        for spec in (translator.get_asset_spec(manifest, uid, project) for uid in sorted(manifest["sources"]))
+        for uid, spec in (
+            (uid, translator.get_asset_spec(manifest, uid, project)) for uid in sorted(manifest["sources"])
+        )
     ]
 
 

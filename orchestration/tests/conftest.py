@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from accountpulse.dbt_runner import dbt_executable
+from accountpulse.generator.config import REFERENCE_END_DATE
 from accountpulse.paths import PROJECT_DIR
+
+# the demo data of every test ends on this day (the generator's own default follows the clock)
+END_DATE_ARGS = ["--end-date", REFERENCE_END_DATE.isoformat()]
 
 PG_DEFAULTS = {"host": "127.0.0.1", "port": "5432", "user": "postgres", "password": ""}
 
@@ -118,7 +122,10 @@ def generate_demo(workdir: Path, accounts: int, days: int, **target: Any) -> dic
     from accountpulse.generator import GeneratorConfig, generate
 
     manifest = workdir / "demo.manifest.json"
-    generate(GeneratorConfig(accounts=accounts, days=days, manifest=manifest, progress=False, **target))
+    config = GeneratorConfig(
+        accounts=accounts, days=days, end_date=REFERENCE_END_DATE, manifest=manifest, progress=False, **target
+    )
+    generate(config)
     return json.loads(manifest.read_text())
 
 
@@ -128,7 +135,7 @@ def _generate(args: list[str], env_overrides: dict[str, str]) -> None:
 
     env = {**os.environ, **env_overrides}
     command = [sys.executable, "-m", "accountpulse.cli", "generate", "--accounts", "20", "--days", "100"]
-    command += args
+    command += [*END_DATE_ARGS, *args]
     result = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise AssertionError(f"generate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")

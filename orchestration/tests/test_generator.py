@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ from conftest import pg_params
 from accountpulse.cli import build_parser, main
 from accountpulse.errors import UserError
 from accountpulse.generator import GenerationResult, GeneratorConfig, append_days, generate
+from accountpulse.generator.config import REFERENCE_END_DATE, default_end_date
 from accountpulse.generator.layout import ABSENT_COLUMNS, LANDED_TABLES
 from accountpulse.raw_schema import RAW_TABLES
 
-SMALL = {"accounts": 25, "days": 120, "seed": 7, "progress": False}
+SMALL = {"accounts": 25, "days": 120, "seed": 7, "end_date": REFERENCE_END_DATE, "progress": False}
 DUCK_TYPES = {
     "varchar": "VARCHAR",
     "timestamp": "TIMESTAMP",
@@ -707,7 +708,8 @@ def test_cli_flags_build_the_config(tmp_path: Path) -> None:
     assert config.resolved_manifest_path() == (tmp_path / "x.manifest.json").resolve()
     defaults = GeneratorConfig(target="duckdb")
     assert (defaults.accounts, defaults.days, defaults.seed, defaults.scale) == (120, 480, 42, 1.0)
-    assert defaults.end_date == date(2026, 11, 15)
+    # without --end-date the data ends yesterday (UTC): a new demo is fresh
+    assert defaults.end_date == default_end_date() == (datetime.now(UTC) - timedelta(days=1)).date()
 
 
 def test_bad_options_and_unreachable_postgres_are_one_line_errors(

@@ -21,12 +21,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
-from conftest import create_pg_database, drop_pg_database, pg_params, require_postgres, run_dbt
+from conftest import END_DATE_ARGS, create_pg_database, drop_pg_database, pg_params, require_postgres, run_dbt
 
 from accountpulse.paths import PROJECT_DIR
 
-DEMO_ARGS = ["--accounts", "120", "--days", "480"]
-SMALL_ARGS = ["--accounts", "40", "--days", "200"]
+DEMO_ARGS = ["--accounts", "120", "--days", "480", *END_DATE_ARGS]
+SMALL_ARGS = ["--accounts", "40", "--days", "200", *END_DATE_ARGS]
 HEALTH_MARTS = [
     "fct_account_health_daily",
     "account_alerts",

@@ -19,9 +19,11 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+from conftest import run_dbt
 
 from accountpulse.build import run_build
-from accountpulse.checks import FRESHNESS_CHECK
+from accountpulse.checks import FRESHNESS_CHECK, LAST_UPDATED_METADATA_KEY, report_source_update
+from accountpulse.cli import main as cli_main
 from accountpulse.definitions import (
     BUILD_JOB,
     DAILY_JOB,
@@ -30,6 +32,7 @@ from accountpulse.definitions import (
     build_run_config,
 )
 from accountpulse.gx_suites import ROW_COUNT_CHECK, plan_all
+from accountpulse.lineage import FILE_ENV as LINEAGE_FILE_ENV
 from accountpulse.manifest import build_layers, folders, layers, load_manifest
 from accountpulse.paths import PROJECT_DIR
 from accountpulse.project import ensure_manifest
@@ -93,6 +96,54 @@ def test_definitions_load_and_every_mart_is_a_guarded_asset(defs: dg.Definitions
     assert any(key.name.startswith(("unique_", "not_null_")) for key in check_keys)
     assert any(key.name == FRESHNESS_CHECK for key in check_keys)
     assert defs.resolve_job_def(BUILD_JOB) is not None
+
+
+def test_dbt_source_freshness_rules_are_dagster_freshness_policies(
+    defs: dg.Definitions, manifest: dict
+) -> None:
+    """Each source with a dbt freshness rule carries it as a Dagster FreshnessPolicy on its asset:
+    fail after error_after (else warn_after), warn after warn_after."""
+    graph = defs.resolve_asset_graph()
+    days = {"day": 86400, "hour": 3600, "minute": 60}
+    checked = 0
+    for props in manifest["sources"].values():
+        node = graph.get(dg.AssetKey([props["source_name"], props["name"]]))
+        policy = node.freshness_policy
+        criteria = props.get("freshness") or {}
+        warn, error = criteria.get("warn_after") or {}, criteria.get("error_after") or {}
+        if not warn.get("count") and not error.get("count"):
+            assert policy is None, props["name"]
+            continue
+        checked += 1
+        seconds = {
+            key: rule["count"] * days[rule["period"]]
+            for key, rule in (("warn", warn), ("error", error))
+            if rule.get("count")
+        }
+        assert isinstance(policy, dg.FreshnessPolicy)
+        assert policy.fail_window.to_timedelta().total_seconds() == seconds.get("error", seconds.get("warn"))
+        if "error" in seconds and "warn" in seconds:
+            assert policy.warn_window.to_timedelta().total_seconds() == seconds["warn"]
+    assert checked >= 2
+
+
+def test_fresh_new_source_rows_are_reported_to_dagster_once_stale_ones_never() -> None:
+    """The freshness check reports a source materialization (which its FreshnessPolicy ages from)
+    only for new rows within the rule: not for the same rows twice, not for a stale source."""
+    instance = dg.DagsterInstance.ephemeral()
+    key = dg.AssetKey(["segment", "tracks"])
+    fresh = {"status": "pass", "max_loaded_at": "2026-12-06T23:10:00+00:00"}
+    assert report_source_update(instance, key, fresh, "run-1")
+    assert not report_source_update(instance, key, fresh, "run-2")  # nothing new arrived
+    assert not report_source_update(instance, key, {**fresh, "status": "error"}, "run-3")
+    stale_newer = {"status": "error", "max_loaded_at": "2026-12-07T01:00:00+00:00"}
+    assert not report_source_update(instance, key, stale_newer, "run-4")
+    newer = {"status": "warn", "max_loaded_at": "2026-12-07T01:00:00+00:00"}
+    assert report_source_update(instance, key, newer, "run-5")
+    event = instance.get_latest_materialization_event(key)
+    last = event.asset_materialization.metadata[LAST_UPDATED_METADATA_KEY].value
+    assert last == datetime(2026, 12, 7, 1, tzinfo=UTC).timestamp()
+    assert not report_source_update(instance, dg.AssetKey(["stripe", "customer"]), None, "run-6")
 
 
 def test_layers_put_everything_downstream_of_a_guarded_model_later(manifest: dict) -> None:
@@ -206,11 +257,13 @@ def _check_results(events: list[Any]) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def built_duckdb(generated_duckdb: Path, orch_env: Path) -> Iterator[tuple[Path, Any]]:
-    """The generated data built once through the CLI's build path (Dagster job in-process)."""
+    """The generated data built once through the CLI's build path (Dagster job in-process), with
+    OpenLineage events written to orch_env/lineage.jsonl."""
     path = orch_env / "built.duckdb"
     shutil.copyfile(generated_duckdb, path)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(path))
+        patch.setenv(LINEAGE_FILE_ENV, str(orch_env / "lineage.jsonl"))
         outcome = run_build("duckdb", progress=False, instance=dg.DagsterInstance.ephemeral())
     yield path, outcome
 
@@ -232,6 +285,121 @@ def test_duckdb_build_passes_every_check(
             assert rows[0] > 0, f"{props['name']} is empty"
     state = json.loads((orch_env / "state" / "gx_row_counts.json").read_text())
     assert len(next(iter(state.values()))) == len(plan_all(manifest))
+
+
+@pytest.mark.slow
+def test_a_build_writes_openlineage_events_with_every_mart_and_its_inputs(
+    built_duckdb: tuple[Path, Any], manifest: dict, orch_env: Path
+) -> None:
+    """ACCOUNTPULSE_OPENLINEAGE_FILE set: every dbt step of the build appends openlineage-dbt's events;
+    each mart is the output of a COMPLETE event whose inputs are exactly the relations it refs."""
+    path, outcome = built_duckdb
+    assert outcome.success, outcome.summary()
+    events = [json.loads(line) for line in (orch_env / "lineage.jsonl").read_text().splitlines()]
+    database = path.stem  # dbt-duckdb names the database after the file
+
+    def dataset(props: dict[str, Any]) -> str:
+        table = props.get("alias") or props.get("identifier") or props["name"]
+        return f"{database}.{props['schema']}.{table}"
+
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    built = {
+        output["name"]: {item["name"] for item in event["inputs"]}
+        for event in events
+        if event["eventType"] == "COMPLETE"
+        for output in event.get("outputs", [])
+    }
+    for props in _marts(manifest).values():
+        assert dataset(props) in built, f"no lineage event writes {props['name']}"
+        # openlineage-dbt names a model's model and source parents as inputs (not seeds)
+        parents = {dataset(nodes[uid]) for uid in props["depends_on"]["nodes"] if not uid.startswith("seed.")}
+        assert parents and built[dataset(props)] == parents, props["name"]
+    # every step's wrapping run names the Dagster build run as its parent
+    wrappers = [event for event in events if event["job"]["name"].startswith("accountpulse.dbt_layer_")]
+    parents = {event["run"]["facets"]["parent"]["run"]["runId"] for event in wrappers}
+    assert parents == {outcome.run_id}
+    assert {event["eventType"] for event in wrappers} == {"START", "COMPLETE"}
+
+
+CRM_QUIET_DAY_SQL = """
+    select as_of_date
+    from marts.fct_account_crm_signals_daily
+    group by as_of_date
+    having sum(case when is_changed then 1 else 0 end) = 0 and count(*) >= 10
+    order by as_of_date desc
+    limit 1
+"""
+
+
+@pytest.mark.slow
+def test_crm_export_changed_since_finds_exactly_the_account_whose_usage_changed(
+    built_duckdb: tuple[Path, Any], orch_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """On a day no account's CRM signals changed, one account's users use one more core feature;
+    rebuilt as of that day, `export crm --changed-since` that day returns that account and no other."""
+    built, outcome = built_duckdb
+    assert outcome.success, outcome.summary()
+    working = orch_env / "crm.duckdb"
+    shutil.copyfile(built, working)
+    with duckdb.connect(str(working)) as connection:
+        quiet_day = connection.execute(CRM_QUIET_DAY_SQL).fetchone()[0]
+        account, users = connection.execute(
+            """
+            select signals.account_id, list(distinct members.user_id order by members.user_id)
+            from marts.fct_account_crm_signals_daily as signals
+            inner join marts.dim_account_users as members on signals.account_id = members.account_id
+            where signals.as_of_date = ? and members.first_seen_date < signals.as_of_date
+            group by signals.account_id
+            order by signals.account_id
+            limit 1
+            """,
+            [quiet_day],
+        ).fetchone()
+        # every event of one core feature (a small change: health_driver is relative to the day's
+        # peer means, so a large change to one account can move another account's driver too)
+        events = [
+            row[0]
+            for row in connection.execute(
+                "select event_name from seeds.feature_events where feature_id = "
+                "(select min(feature_id) from seeds.features where is_core) order by event_name"
+            ).fetchall()
+        ]
+        at, received = f"{quiet_day} 12:00:00", f"{quiet_day} 12:05:00"
+        rows = [
+            (f"crm-test-{n}-{m}", user, event, event, at, at, at, received, received, account)
+            for n, user in enumerate(users)
+            for m, event in enumerate(events)
+        ]
+        connection.executemany(
+            "insert into segment.tracks (id, user_id, event, event_text, timestamp, original_timestamp, "
+            "sent_at, received_at, uuid_ts, context_group_id) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    vars_json = json.dumps({"as_of_date": quiet_day.isoformat()})
+    run_dbt(
+        ["run", "--full-refresh", "--select", "+rpt_crm_account_signals", "--vars", vars_json],
+        target="duckdb",
+        workdir=orch_env / "crm",
+        duckdb_path=working,
+    )
+    monkeypatch.setenv("ACCOUNTPULSE_DUCKDB_PATH", str(working))
+    monkeypatch.setenv("ACCOUNTPULSE_MARTS_DUCKDB_PATH", str(working))
+    output = orch_env / "crm_changed.jsonl"
+    since = quiet_day.isoformat()
+    assert (
+        cli_main(["export", "crm", "--format", "jsonl", "--changed-since", since, "--output", str(output)])
+        == 0
+    )
+    exported = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [(row["account_id"], row["signals_changed_at"]) for row in exported] == [(account, since)]
+    assert exported[0]["as_of_date"] == since
+
+    assert cli_main(["export", "crm", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("account_id,segment_group_id,stripe_customer_id,")
+    assert "signals_changed_at" in lines[0].split(",") and len(lines) > 10
+    assert cli_main(["export", "crm", "--changed-since", "2026-02-30"]) == 2
+    assert "--changed-since must be a date YYYY-MM-DD" in capsys.readouterr().err
 
 
 def _corruption(manifest: dict) -> tuple[Any, str, str]:

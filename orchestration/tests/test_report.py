@@ -38,10 +38,13 @@ def marts_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if existing:
         return Path(existing)
     from accountpulse.generator import GeneratorConfig, generate
+    from accountpulse.generator.config import REFERENCE_END_DATE
 
     workdir = tmp_path_factory.mktemp("report")
     path = workdir / "demo.duckdb"
-    generate(GeneratorConfig(accounts=24, days=150, duckdb_path=path, progress=False))
+    generate(
+        GeneratorConfig(accounts=24, days=150, end_date=REFERENCE_END_DATE, duckdb_path=path, progress=False)
+    )
     run_dbt(["seed"], target="duckdb", workdir=workdir, duckdb_path=path)
     run_dbt(["run", "--select", "+path:models/marts"], target="duckdb", workdir=workdir, duckdb_path=path)
     return path

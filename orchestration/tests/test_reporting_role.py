@@ -23,6 +23,7 @@ def built_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
     """A throwaway database with generated demo data and every model built; (name, dbt workdir)."""
     require_postgres()
     from accountpulse.generator import GeneratorConfig, generate
+    from accountpulse.generator.config import REFERENCE_END_DATE
 
     workdir = tmp_path_factory.mktemp("reporting_role")
     dbname = create_pg_database("aprole")
@@ -31,7 +32,12 @@ def built_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         os.environ["PGDATABASE"] = dbname  # the generator reads its connection from PG* variables
         generate(
             GeneratorConfig(
-                target="postgres", accounts=16, days=100, manifest=workdir / "manifest.json", progress=False
+                target="postgres",
+                accounts=16,
+                days=100,
+                end_date=REFERENCE_END_DATE,
+                manifest=workdir / "manifest.json",
+                progress=False,
             )
         )
         run_dbt(["seed"], target="postgres", workdir=workdir, pg_dbname=dbname)

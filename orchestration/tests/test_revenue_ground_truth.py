@@ -17,9 +17,10 @@ import pytest
 from conftest import pg_params, run_dbt
 
 from accountpulse.generator import GeneratorConfig, generate
+from accountpulse.generator.config import REFERENCE_END_DATE
 
 SELECT = ["+fct_mrr_summary_monthly", "+int_account_revenue_current"]
-SMALL = {"accounts": 40, "days": 200, "scale": 0.1, "progress": False}
+SMALL = {"accounts": 40, "days": 200, "scale": 0.1, "end_date": REFERENCE_END_DATE, "progress": False}
 MONTHLY_SQL = "select account_id, month_start, mrr from marts.fct_account_mrr_monthly"
 CURRENT_SQL = "select account_id, current_mrr from intermediate.int_account_revenue_current"
 

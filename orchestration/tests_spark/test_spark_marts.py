@@ -24,6 +24,7 @@ import duckdb
 import pytest
 
 from accountpulse.bench.compare import RUN_BOOKKEEPING_COLUMNS
+from accountpulse.generator.config import REFERENCE_END_DATE
 
 pytest.importorskip("pyspark", reason="needs the spark extra: make test-spark")
 
@@ -68,7 +69,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "ACCOUNTPULSE_SPARK_DIR": str(root / "spark"),
     }
     generate = [str(BIN / "python"), "-m", "accountpulse.cli", "generate"]
-    generate += ["--accounts", ACCOUNTS, "--days", DAYS]
+    generate += ["--accounts", ACCOUNTS, "--days", DAYS, "--end-date", REFERENCE_END_DATE.isoformat()]
     _run([*generate, "--target", "duckdb"], env)
     _run([*generate, "--target", "spark", "--manifest", str(root / "spark.manifest.json")], env)
 

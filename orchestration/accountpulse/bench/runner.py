@@ -30,6 +30,7 @@ from accountpulse.bench.procs import StepResult, log_tail, run_measured
 from accountpulse.bench.scales import Scale
 from accountpulse.dbt_runner import dbt_executable
 from accountpulse.errors import UserError
+from accountpulse.generator.config import REFERENCE_END_DATE
 from accountpulse.paths import PROFILES_DIR, PROJECT_DIR, SEEDS_DIR
 
 ENGINES = ("duckdb", "postgres")
@@ -191,6 +192,8 @@ class Bench:
         run_dir = self.run_dir(engine, scale)
         command = [sys.executable, "-m", "accountpulse.cli", "generate", "--target", engine]
         command += scale.generator_args()
+        if not append_days:  # the same data in every run, whatever the day: runs stay comparable
+            command += ["--end-date", REFERENCE_END_DATE.isoformat()]
         command += ["--manifest", str(run_dir / "generated.manifest.json")]
         if engine == "duckdb":
             command += ["--duckdb-path", str(self.duckdb_file(scale))]
