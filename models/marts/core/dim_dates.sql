@@ -2,8 +2,25 @@
 -- MetricFlow joins metrics to (the semantic layer, models/semantic). Built from digits so the same
 -- SQL runs on DuckDB, PostgreSQL and Spark (no generate_series); independent of the data.
 with digits as (
-    select 0 as digit union all select 1 union all select 2 union all select 3 union all select 4
-    union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    select 0 as digit
+    union all
+    select 1
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
+    union all
+    select 6
+    union all
+    select 7
+    union all
+    select 8
+    union all
+    select 9
 ),
 
 day_numbers as (
