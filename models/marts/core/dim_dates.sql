@@ -1,7 +1,12 @@
--- One row per calendar day from var earliest_billing_date to the end of 2099: the time spine
--- MetricFlow joins metrics to (the semantic layer, models/semantic). Built from digits so the same
--- SQL runs on DuckDB, PostgreSQL and Spark (no generate_series); independent of the data.
-with digits as (
+-- One row per calendar day from var earliest_billing_date to a year after the as-of date: the time
+-- spine MetricFlow joins metrics to (the semantic layer, models/semantic). Empty on an empty warehouse
+-- (no as-of date), like every mart. Built from digits (100,000 days) so the same SQL runs on DuckDB,
+-- PostgreSQL and Spark (no generate_series).
+with as_of as (
+    select * from {{ ref('util_as_of_date') }}
+),
+
+digits as (
     select 0 as digit
     union all
     select 1
@@ -45,9 +50,10 @@ days as (
 ),
 
 final as (
-    select date_day
+    select days.date_day
     from days
-    where date_day < cast('2100-01-01' as date)
+    cross join as_of
+    where days.date_day <= cast({{ dbt.dateadd('day', 366, 'as_of.as_of_date') }} as date)
 )
 
 select * from final
