@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -347,3 +349,22 @@ def test_mf_validate_configs_passes_on_the_warehouse(duckdb_engine: Engine) -> N
     code, output = duckdb_engine.validate_configs
     assert code == 0, output[-4000:]
     assert "Successfully validated metrics against data warehouse (ERRORS: 0" in output
+
+
+def test_metrics_without_published_marts_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ACCOUNTPULSE_MARTS_DUCKDB_PATH": str(tmp_path / "none.duckdb"),
+        "ACCOUNTPULSE_DBT_TARGET_PATH": str(tmp_path / "target"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "accountpulse.cli", "metrics", "--target", "duckdb"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"accountpulse: error: no marts published yet at {tmp_path / 'none.duckdb'}: "
+        "run `accountpulse build` (or `make demo`) first"
+    ]
