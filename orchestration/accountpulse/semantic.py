@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import Path
 
 from accountpulse.dbt_runner import dbt_executable
@@ -90,24 +91,24 @@ class MetricsProject:
             [mf_executable(), *args], cwd=self.folder, env=self.env, capture_output=capture, text=True
         )
 
-    def run_batch(self, commands: Sequence[Sequence[str]]) -> tuple[list[int], str]:
-        """Several `mf` commands in one process (imports paid once); their exit codes and the output."""
+    def run_batch(
+        self, commands: Sequence[Sequence[str]], *, headings: Sequence[str] = (), capture: bool = True
+    ) -> tuple[list[int], str]:
+        """Several `mf` commands in one process (imports paid once), each after its heading if given;
+        their exit codes and the output (empty unless captured)."""
         codes_file = self.folder / "mf_batch_codes.json"
         codes_file.unlink(missing_ok=True)
+        batch = [
+            [heading, list(command)] for heading, command in zip_longest(headings, commands, fillvalue="")
+        ]
         result = subprocess.run(
-            [
-                _mf_python(),
-                "-c",
-                _BATCH,
-                json.dumps([list(command) for command in commands]),
-                str(codes_file),
-            ],
+            [_mf_python(), "-c", _BATCH, json.dumps(batch), str(codes_file)],
             cwd=self.folder,
             env=self.env,
-            capture_output=True,
+            capture_output=capture,
             text=True,
         )
-        output = result.stdout + result.stderr
+        output = (result.stdout or "") + (result.stderr or "")
         if not codes_file.exists():
             raise UserError(f"mf failed before its first command: {output[-2000:]}")
         return json.loads(codes_file.read_text()), output
@@ -119,7 +120,9 @@ _BATCH = """
 import json, sys
 from dbt_metricflow.cli.main import cli
 codes = []
-for args in json.loads(sys.argv[1]):
+for heading, args in json.loads(sys.argv[1]):
+    if heading:
+        print(heading, flush=True)
     try:
         cli.main(args=args, prog_name="mf", standalone_mode=False)
         codes.append(0)
@@ -187,11 +190,14 @@ def run_metrics(target: str, mf_args: Sequence[str]) -> int:
     parse(project)
     if mf_args:
         return project.run(list(mf_args)).returncode
-    for title, args in EXAMPLES:
-        print(f"\n## {title}\n$ mf query {' '.join(_quoted(arg) for arg in args)}", flush=True)
-        code = project.run(["query", *args, "--quiet"]).returncode
-        if code:
-            return code
+    headings = [
+        f"\n## {title}\n$ mf query {' '.join(_quoted(arg) for arg in args)}" for title, args in EXAMPLES
+    ]
+    codes, _ = project.run_batch(
+        [["query", *args, "--quiet"] for _, args in EXAMPLES], headings=headings, capture=False
+    )
+    if any(codes):
+        return 1
     print(f"\nAny query: accountpulse metrics --target {target} query --metrics … --group-by …")
     print(f"All metrics: accountpulse metrics --target {target} list metrics")
     return 0
