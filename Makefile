@@ -8,7 +8,7 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export ACCOUNTPULSE_DUCKDB_PATH ?= $(CURDIR)/data/accountpulse.duckdb
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo test lint pytest build docs dagster bench test-spark clean
+.PHONY: install demo test lint pytest build docs dagster metrics bench test-spark clean
 
 # Create/update the virtualenv from the pinned set only when pyproject.toml or constraints.txt changed.
 $(STAMP): pyproject.toml constraints.txt
@@ -33,6 +33,13 @@ dagster: $(STAMP)
 	$(BIN)/dbt parse --quiet
 	@mkdir -p $(CURDIR)/.dagster_home
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m accountpulse.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+# Metrics by name (MetricFlow, models/semantic): example `mf query` runs on the marts readers use (DuckDB:
+# the published marts file, read-only; METRICS_TARGET=postgres: PGDATABASE). Build first (make demo).
+# Any query: .venv/bin/accountpulse metrics query --metrics mrr,nrr --group-by metric_time__month
+METRICS_TARGET ?= duckdb
+metrics: $(STAMP)
+	$(BIN)/accountpulse metrics --target $(METRICS_TARGET)
 
 # sqlfluff's dbt templater compiles models, which read the raw tables' columns: lint against an
 # empty warehouse of our own so linting needs no data.

@@ -194,6 +194,24 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     crm.set_defaults(func=_cmd_export)
 
 
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from accountpulse.semantic import run_metrics
+
+    return run_metrics(args.target, args.mf_args)
+
+
+def _add_metrics(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "metrics",
+        help="query metrics by name (MetricFlow `mf` on the published marts); no arguments: examples",
+        description="Runs `mf MF_ARGS` (e.g. query --metrics mrr --group-by metric_time__month, "
+        "list metrics) against the marts readers use: the published DuckDB marts file, or PGDATABASE.",
+    )
+    parser.add_argument("--target", choices=TARGETS, default=os.environ.get("ACCOUNTPULSE_TARGET", "duckdb"))
+    parser.add_argument("mf_args", nargs=argparse.REMAINDER, help="arguments for mf (none: example queries)")
+    parser.set_defaults(func=_cmd_metrics)
+
+
 def _add_report(sub: argparse._SubParsersAction) -> None:
     from accountpulse.report import add_arguments, run
 
@@ -218,6 +236,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo,
     _add_alerts,
     _add_export,
+    _add_metrics,
     _add_report,
     _add_bench,
 ]
