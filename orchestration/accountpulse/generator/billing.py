@@ -29,6 +29,18 @@ from accountpulse.generator.pricing import (
 FREE_SHARE = 0.35  # of the ordinary accounts left after the scenarios are handed out ...
 FREE_MAX_USERS = 30  # ... that are small: bigger organizations pay
 
+# Fates of the plain paying accounts (no scenario), so that health can be tested against outcomes
+# (rpt_health_backtest). Each draws one fate from its own random stream: churn (cancels at once),
+# contract (cuts its seats by CONTRACT_SEAT_CUT), a false alarm (usage dips, then recovers; billing
+# unchanged) or none. Of the churning and contracting accounts, WARNED_SHARE show it first in usage:
+# their engaged users fall to DECLINE_FLOOR over the WARNING_DAYS before the billing event; the others
+# give no warning (healthy accounts that churn). README "Demo data" documents the rates.
+FATE_SHARES = {"churn": 0.15, "contract": 0.15, "false_alarm": 0.12}
+WARNED_SHARE = 0.75
+WARNING_DAYS = (35, 75)
+DECLINE_FLOOR = 0.3
+CONTRACT_SEAT_CUT = 0.5
+
 # Scenarios handed out in this order to ordinary accounts that fit them (small data sets get the
 # first ones). A second round repeats the common ones.
 SCENARIO_QUEUE = (
@@ -184,6 +196,44 @@ def _wind_down(account: Account, churn_ms: int, quiet_after_days: int) -> None:
     account.activity_end_day = min(account.activity_end_day, churn_day + quiet_after_days + 1)
 
 
+def _draw_fate(rng: np.random.Generator) -> str | None:
+    draw = rng.random()
+    for fate, share in FATE_SHARES.items():
+        if draw < share:
+            return fate
+        draw -= share
+    return None
+
+
+def _plant_fate(
+    account: Account, sub: SubscriptionPlan, ctx: _Context, currency: str, seed: int
+) -> str | None:
+    """Give a plain paying account its fate (FATE_SHARES); returns its scenario name, None for none."""
+    rng = rng_for(seed, "billing", "fate", account.index)
+    fate = _draw_fate(rng)
+    span = ctx.span(90, 5, 30)
+    at = _between(rng, *span)
+    if fate is None or at is None:
+        return None
+    day = at // MS_DAY
+    warned = rng.random() < WARNED_SHARE
+    warning = float(rng.integers(*WARNING_DAYS))
+    if fate == "false_alarm":
+        account.set_curve([(day - warning, 1.0), (float(day), DECLINE_FLOOR), (day + warning, 1.0)])
+        return "false_alarm"
+    if fate == "churn":
+        sub.actions.append((at, "cancel_now", ()))
+        account.activity_end_day = min(account.activity_end_day, day + int(rng.integers(3, 15)))
+    else:
+        sub.price, sub.seat_sync = _monthly("team", currency), False
+        sub.quantity = max(account.n_users + 2, 6)
+        sub.actions.append((at, "quantity", (0, max(1, round(sub.quantity * (1 - CONTRACT_SEAT_CUT))))))
+    if warned:
+        floor = DECLINE_FLOOR if fate == "churn" else 0.5
+        account.set_curve([(day - warning, 1.0), (float(day), floor)])
+    return f"{fate}_{'warned' if warned else 'unwarned'}"
+
+
 def plan_billing(
     accounts: list[Account], start_day: int, end_day: int, seed: int, spare_ids: list[str]
 ) -> BillingBook:
@@ -327,6 +377,10 @@ def plan_billing(
             sub.quantity = max(account.n_users + 3, 5)
             at = _between(rng, *ctx.span(30, 10))
             sub.actions.append((at, "quantity", (0, max(1, sub.quantity - int(rng.integers(2, 5))))))
+        elif scenario is None:
+            fate = _plant_fate(account, sub, ctx, currency, seed)
+            if fate is not None:
+                scenarios.setdefault(fate, []).append(account.account_id)
         customer = customer_for(account, sub.price.currency, min(sub.start_ms, ctx.start_ms) - MS_HOUR)
         customer.subscriptions = [sub, *extra_subs]
         customers.append(customer)
