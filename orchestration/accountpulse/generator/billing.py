@@ -36,9 +36,12 @@ FREE_MAX_USERS = 30  # ... that are small: bigger organizations pay
 # their engaged users fall to DECLINE_FLOOR over the WARNING_DAYS before the billing event; the others
 # give no warning (healthy accounts that churn). README "Demo data" documents the rates.
 FATE_SHARES = {"churn": 0.15, "contract": 0.15, "false_alarm": 0.12}
-WARNED_SHARE = 0.75
-WARNING_DAYS = (35, 75)
-DECLINE_FLOOR = 0.3
+WARNED_SHARE = 0.8
+WARNING_DAYS = (30, 80)  # the drop starts this many days before the billing event ...
+DROP_DAYS = 10.0  # ... and takes this long
+DECLINE_FLOOR = 0.15  # engaged share at the bottom of the drop (churn and false alarms)
+CONTRACT_FLOOR = 0.3  # ... of a contraction, which recovers to CONTRACT_AFTER in the 30 days after it
+CONTRACT_AFTER = 0.6
 CONTRACT_SEAT_CUT = 0.5
 
 # Scenarios handed out in this order to ordinary accounts that fit them (small data sets get the
@@ -219,7 +222,14 @@ def _plant_fate(
     warned = rng.random() < WARNED_SHARE
     warning = float(rng.integers(*WARNING_DAYS))
     if fate == "false_alarm":
-        account.set_curve([(day - warning, 1.0), (float(day), DECLINE_FLOOR), (day + warning, 1.0)])
+        account.set_curve(
+            [
+                (day - warning, 1.0),
+                (day - warning + DROP_DAYS, DECLINE_FLOOR),
+                (float(day), DECLINE_FLOOR),
+                (day + DROP_DAYS, 1.0),
+            ]
+        )
         return "false_alarm"
     if fate == "churn":
         sub.actions.append((at, "cancel_now", ()))
@@ -228,9 +238,17 @@ def _plant_fate(
         sub.price, sub.seat_sync = _monthly("team", currency), False
         sub.quantity = max(account.n_users + 2, 6)
         sub.actions.append((at, "quantity", (0, max(1, round(sub.quantity * (1 - CONTRACT_SEAT_CUT))))))
-    if warned:
-        floor = DECLINE_FLOOR if fate == "churn" else 0.5
-        account.set_curve([(day - warning, 1.0), (float(day), floor)])
+    if warned and fate == "churn":
+        account.set_curve([(day - warning, 1.0), (day - warning + DROP_DAYS, DECLINE_FLOOR)])
+    elif warned:
+        account.set_curve(
+            [
+                (day - warning, 1.0),
+                (day - warning + DROP_DAYS, CONTRACT_FLOOR),
+                (float(day), CONTRACT_FLOOR),
+                (day + 30.0, CONTRACT_AFTER),
+            ]
+        )
     return f"{fate}_{'warned' if warned else 'unwarned'}"
 
 
