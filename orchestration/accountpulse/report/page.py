@@ -131,7 +131,7 @@ def table(
     columns = list(columns)
     head = "".join(f"<th>{esc(title)}</th>" for _, title, _ in columns)
     body = []
-    numeric = (money, percent, number, percent_1, score)
+    numeric = (money, percent, number, percent_1, score, ratio)
     for _, row in frame.iterrows():
         cells = "".join(
             f'<td class="{"num" if fmt in numeric else ""}">{esc(fmt(row[name]))}</td>'
