@@ -22,17 +22,38 @@
         {%- endfor %}
 {%- endmacro %}
 
-{#- True for the products whose quantity is licensed seats: a product whose id or name (any case) is
-    in var seat_products, or every recurring product when that list is empty. -#}
-{% macro is_seat_product(product_id, product_name) -%}
-    {%- set seat_products = var('seat_products') or [] -%}
-    {%- if seat_products | length == 0 -%}
-        ({{ product_id }} is not null)
+{#- True for a seat label: a product unit_label (any case, spaces trimmed) in var seat_unit_labels. -#}
+{% macro is_seat_unit_label(unit_label) -%}
+    {%- set labels = [] -%}
+    {%- for label in var('seat_unit_labels') or [] %}{% do labels.append("'" ~ (label | lower | replace("'", "''")) ~ "'") %}{% endfor -%}
+    {%- if labels | length == 0 -%}
+        false
     {%- else -%}
-        {%- set quoted = [] -%}
-        {%- for product in seat_products %}{% do quoted.append("'" ~ (product | lower | replace("'", "''")) ~ "'") %}{% endfor -%}
-        coalesce(lower({{ product_id }}) in ({{ quoted | join(', ') }}) or lower({{ product_name }}) in ({{ quoted | join(', ') }}), false)
+        coalesce(lower(trim({{ unit_label }})) in ({{ labels | join(', ') }}), false)
     {%- endif -%}
+{%- endmacro %}
+
+{#- True when a recurring, licensed (not metered) price's quantity is licensed seats, on any Stripe
+    catalogue without configuration (docs: finance__licensed_seats):
+    - where the catalogue labels its seats (has_seat_labels: some product's unit_label is a seat label,
+      var seat_unit_labels: seat, user, license, member, ...), the product's unit_label decides;
+    - otherwise the price's billing_scheme decides: per_unit is seats, tiered is not (missing or null:
+      per_unit, Stripe's default), except for a product labelled with another unit (GB, 1k requests).
+    var seat_products (product ids or names, any case) only narrows the result; empty = no narrowing. -#}
+{% macro is_seat_price(billing_scheme, unit_label, has_seat_labels, product_id, product_name) -%}
+    {%- set seat_products = var('seat_products') or [] -%}
+    (
+        case
+            when {{ has_seat_labels }} then {{ is_seat_unit_label(unit_label) }}
+            else coalesce(lower({{ billing_scheme }}), 'per_unit') = 'per_unit'
+                and nullif(trim({{ unit_label }}), '') is null
+        end
+    {%- if seat_products | length > 0 %}
+        {%- set quoted = [] -%}
+        {%- for product in seat_products %}{% do quoted.append("'" ~ (product | lower | replace("'", "''")) ~ "'") %}{% endfor %}
+        and coalesce(lower({{ product_id }}) in ({{ quoted | join(', ') }}) or lower({{ product_name }}) in ({{ quoted | join(', ') }}), false)
+    {%- endif %}
+    )
 {%- endmacro %}
 
 {#- True when any of the timestamp expressions is before var earliest_billing_date (a Stripe time no billing

@@ -468,6 +468,18 @@ def bad_input_rows() -> tuple[dict[str, list[dict[str, Any]]], Expected]:
         )
     ev[("stripe.customer", "duplicate", "duplicate_delivery")] += 1
     raw.expected.unmapped["cus_conflict"] = "conflicting_account_ids"
+    # a credit note (no customer of its own, as Fivetran lands them) on an invoice never delivered: no
+    # account to book it to, so it is listed in mon_billing_documents_unattributed, never a null account
+    raw.rows["credit_note"].append(
+        {
+            "id": "cn_orphan",
+            "invoice_id": "in_never_delivered",
+            "created": datetime(2026, 2, 2, 9, 0),
+            "currency": "usd",
+            "total": 700,
+            "status": "issued",
+        }
+    )
     # a negative quantity on a subscription item: set aside (MRR comes from invoice lines)
     raw.rows["subscription_item"].append(
         {"id": "si_negative", "subscription_id": "sub_cus_ob_a", "plan_id": "price_team_50", "quantity": -2}

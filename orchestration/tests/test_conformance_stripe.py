@@ -19,6 +19,11 @@ Hand-computed MRR per account and month (as of 2026-03-15):
 - D: $125 a month tax-inclusive (25 % VAT, unit_amount_excluding_tax 10000): 100.00 in Jan (new),
   Feb, Mar; not 125.00.
 Summary ending MRR: Dec 15.00, Jan 255.00, Feb 220.00, Mar 220.00; usage revenue Feb 60.00, Mar 40.00.
+
+Seats with no var set, on product names the project has never seen ("Seats", "API calls", "Seats (VAT
+incl.)"): the catalogue labels its seats (unit_label seat), so A has 3 seats, B 2 (its legacy plan's
+product is labelled seat), D 1; C's subscription ended, so null. In the history-mode DuckDB build,
+four users of A are active (Segment tracks) on its 3 seats: seat utilization 4 / 3, an expansion signal.
 """
 
 from __future__ import annotations
@@ -493,6 +498,40 @@ def build_fixture(history_mode: bool) -> FivetranStripe:
     return fx
 
 
+def segment_rows() -> dict[str, list[dict]]:
+    """Four users of acct_a, each grouped into it and active on two days of the last 30."""
+    rows: dict[str, list[dict]] = {"groups": [], "tracks": []}
+    for user in range(1, 5):
+        at = ts("2026-01-05 09:00:00")
+        rows["groups"].append(
+            {
+                "id": f"grp_{user}",
+                "user_id": f"u{user}",
+                "group_id": "acct_a",
+                "timestamp": at,
+                "sent_at": at,
+                "received_at": at,
+                "name": "Account A",
+            }
+        )
+        for day in ("2026-03-02", "2026-03-12"):
+            at = ts(f"{day} 10:0{user}:00")
+            rows["tracks"].append(
+                {
+                    "id": f"trk_{user}_{day}",
+                    "user_id": f"u{user}",
+                    "event": "dashboard_viewed",
+                    "event_text": "Dashboard Viewed",
+                    "timestamp": at,
+                    "original_timestamp": at,
+                    "sent_at": at,
+                    "received_at": at,
+                    "context_group_id": "acct_a",
+                }
+            )
+    return rows
+
+
 EXPECTED_MRR = {
     # (account, month): (mrr, movement, usage_revenue)
     ("acct_a", "2026-01"): ("60.00", "new", "0.00"),
@@ -520,6 +559,15 @@ ACCOUNT_SQL = (
     "select account_id, month_start, mrr, movement_type, usage_revenue from marts.fct_account_mrr_monthly"
 )
 SUMMARY_SQL = "select month_start, ending_mrr, usage_revenue from marts.fct_mrr_summary_monthly"
+SEATS_SQL = "select account_id, licensed_seats from intermediate.int_account_revenue_current"
+EXPECTED_SEATS = {"acct_a": 3, "acct_b": 2, "acct_c": None, "acct_d": 1}
+UTILIZATION_SQL = (
+    "select account_id, licensed_seats, active_users_30d, seat_utilization from marts.dim_accounts"
+)
+EXPANSION_SQL = (
+    "select account_id from marts.account_alerts "
+    "where alert_type = 'expansion_signal' and closed_date is null"
+)
 AUDIT_SQL = (
     "select source_table, disposition, reason, row_count from monitoring.mon_source_row_audit "
     "where reason in ('test_mode', 'deleted_at_source', 'deleted_in_stripe')"
@@ -540,6 +588,7 @@ BUILD = [
     "--select",
     "+fct_mrr_summary_monthly",
     "+mon_source_row_audit",
+    "+int_account_revenue_current",
     "--indirect-selection",
     "cautious",
     "--vars",
@@ -560,11 +609,20 @@ def _create(table: str, columns: list[str]) -> str:
     return f'create table "stripe"."{table}" ({typed})'
 
 
-def _load(execute, executemany, fixture: FivetranStripe, mark: str) -> None:
+def _load(
+    execute, executemany, fixture: FivetranStripe, mark: str, segment: dict[str, list[dict]] | None = None
+) -> None:
     execute('create schema if not exists "stripe"')
     execute('create schema if not exists "segment"')
-    for raw in SEGMENT_TABLES:  # empty: the accounts are billing-only
+    for raw in SEGMENT_TABLES:  # empty unless given: the accounts are billing-only
         execute(create_table_sql(raw))
+        rows = (segment or {}).get(raw.name, [])
+        if rows:
+            marks = ", ".join(mark for _ in raw.column_names)
+            executemany(
+                f'insert into "segment"."{raw.name}" values ({marks})',
+                [tuple(row.get(name) for name in raw.column_names) for row in rows],
+            )
     for table, columns, rows in _tables(fixture):
         execute(_create(table, columns))
         marks = ", ".join(mark for _ in columns)
@@ -586,18 +644,34 @@ def _collect(fetch) -> dict[str, object]:
         },
         "summary": {_normalise(row[0]): tuple(_normalise(v) for v in row[1:]) for row in fetch(SUMMARY_SQL)},
         "audit": {tuple(row[:3]): row[3] for row in fetch(AUDIT_SQL)},
+        "seats": {row[0]: row[1] for row in fetch(SEATS_SQL)},
     }
 
 
-def build_duckdb(workdir: Path, history_mode: bool) -> dict[str, object]:
+def build_duckdb(workdir: Path, history_mode: bool, with_accounts: bool = False) -> dict[str, object]:
+    """with_accounts: Segment rows for acct_a, and dim_accounts and account_alerts built on top."""
     db = workdir / "stripe_conformance.duckdb"
     con = duckdb.connect(str(db))
-    _load(con.execute, con.executemany, build_fixture(history_mode), "?")
+    _load(
+        con.execute,
+        con.executemany,
+        build_fixture(history_mode),
+        "?",
+        segment_rows() if with_accounts else None,
+    )
     con.close()
-    run_dbt(BUILD, target="duckdb", workdir=workdir, duckdb_path=db)
+    select = BUILD[:2] + ["+dim_accounts", "+account_alerts"] + BUILD[2:] if with_accounts else BUILD
+    run_dbt(select, target="duckdb", workdir=workdir, duckdb_path=db)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return _collect(lambda sql: con.execute(sql).fetchall())
+        results = _collect(lambda sql: con.execute(sql).fetchall())
+        if with_accounts:
+            results["utilization"] = {
+                row[0]: (row[1], row[2], None if row[3] is None else round(row[3], 4))
+                for row in con.execute(UTILIZATION_SQL).fetchall()
+            }
+            results["expansion"] = sorted(row[0] for row in con.execute(EXPANSION_SQL).fetchall())
+        return results
     finally:
         con.close()
 
@@ -628,6 +702,8 @@ def check(results: dict[str, object]) -> None:
     assert results["accounts"] == EXPECTED_MRR
     assert results["summary"] == EXPECTED_SUMMARY
     assert results["audit"] == EXPECTED_AUDIT
+    # seats found with no var set, on product names the project has never seen
+    assert results["seats"] == EXPECTED_SEATS
 
 
 def test_fixture_tables_have_only_fivetran_columns() -> None:
@@ -644,7 +720,18 @@ def test_fixture_tables_have_only_fivetran_columns() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("history_mode", [True, False], ids=["history_mode", "no_history_mode"])
 def test_fivetran_stripe_layout_duckdb(tmp_path: Path, history_mode: bool) -> None:
-    check(build_duckdb(tmp_path, history_mode))
+    results = build_duckdb(tmp_path, history_mode, with_accounts=history_mode)
+    check(results)
+    if history_mode:
+        # 4 active users on 3 seats: utilization 4 / 3 and an expansion signal; B and D pay for seats
+        # nobody uses (0); C pays for nothing (null)
+        assert results["utilization"] == {
+            "acct_a": (3, 4, round(4 / 3, 4)),
+            "acct_b": (2, 0, 0.0),
+            "acct_c": (None, 0, None),
+            "acct_d": (1, 0, 0.0),
+        }
+        assert results["expansion"] == ["acct_a"]
 
 
 @pytest.mark.slow

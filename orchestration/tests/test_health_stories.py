@@ -32,6 +32,7 @@ HEALTH_MARTS = [
     "account_alerts",
     "accounts_at_risk",
     "expansion_candidates",
+    "rpt_weekly_call_list",
     "rpt_health_backtest_summary",
 ]
 RISK_ALERTS = {
@@ -278,6 +279,40 @@ def test_alert_volume_is_sane(demo: Demo) -> None:
         "group by account_id, alert_type having count(*) > 1"
     )
     assert not duplicates
+
+
+def test_drivers_name_no_single_component_for_most_non_healthy_accounts(demo: Demo) -> None:
+    """A driver that names the same thing for everyone explains nothing: on the as-of date neither
+    health_driver nor health_change_driver (none included) holds for more than half of the
+    non-healthy accounts."""
+    for column in ("health_driver", "health_change_driver"):
+        counts = demo.rows(
+            f"select {column}, count(*) from marts.fct_account_health_daily "
+            "where as_of_date = ? and health_band <> 'healthy' group by 1 order by 2 desc",
+            demo.as_of,
+        )
+        total = sum(count for _, count in counts)
+        assert total > 0
+        assert counts[0][1] * 2 <= total, (column, counts)
+
+
+def test_risk_alerts_are_earned_and_the_call_list_is_capped(demo: Demo) -> None:
+    """Open risk alerts on at most a quarter of the paying accounts; the call list holds at most
+    max(5, ceil(10% of paying accounts)), ranked 1..n, and the planted big declining account and the
+    shallow high-MRR account are on it."""
+    (paying,), *_ = demo.rows("select count(*) from marts.dim_accounts where current_mrr > 0")
+    (with_risk,), *_ = demo.rows(
+        "select count(distinct alert.account_id) from marts.account_alerts as alert "
+        "inner join marts.dim_accounts as account on alert.account_id = account.account_id "
+        "where alert.is_open and account.current_mrr > 0 and alert.alert_type <> 'expansion_signal'"
+    )
+    assert 0 < with_risk * 4 <= paying, (with_risk, paying)
+    ranks = [rank for (rank,) in demo.rows("select call_rank from marts.rpt_weekly_call_list order by 1")]
+    assert ranks == list(range(1, len(ranks) + 1))
+    assert len(ranks) <= max(5, -(-paying // 10))
+    listed = {account for (account,) in demo.rows("select account_id from marts.rpt_weekly_call_list")}
+    assert demo.account("big_account_declining") in listed
+    assert demo.account("power_user_masking") in listed
 
 
 def test_backtest_shows_a_real_but_imperfect_lift(demo: Demo) -> None:

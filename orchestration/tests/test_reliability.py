@@ -329,6 +329,12 @@ def test_billing_edge_cases_keep_every_dollar_on_a_defined_account(duck: DuckBui
     assert health == {"acc_quote": 0, "acc_emoji": 0}
     billing_accounts = {account for (account,) in query("select account_id from marts.dim_accounts")}
     assert {"acc_billing_only", own_account} <= billing_accounts
+    # a credit note whose invoice never arrived: listed with its amount, on no account, in no mart
+    assert query(
+        "select credit_note_id, invoice_id, total, reason from monitoring.mon_billing_documents_unattributed"
+    ) == [("cn_orphan", "in_never_delivered", Decimal("7.00"), "unknown_invoice")]
+    credited = query("select sum(credited) from marts.fct_account_billing_monthly")
+    assert credited == [(Decimal("0.00"),)]  # the only usable credit note is the orphan
 
 
 @pytest.mark.slow

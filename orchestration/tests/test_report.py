@@ -165,6 +165,22 @@ def test_report_numbers_match_the_marts(report: Path, marts: duckdb.DuckDBPyConn
     assert parsed.accounts == [row[0] for row in marts.execute(TOP_SQL).fetchall()]
 
 
+def test_at_risk_is_the_weekly_call_list(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    """ "At risk" lists the call list's accounts, in call order, with their reasons, and nothing else."""
+    text = report.read_text(encoding="utf-8")
+    section = text.split("<h3>At risk</h3>", 1)[1].split("Expansion candidates", 1)[0]
+    rows = marts.execute(
+        "select account_name, reason from marts.rpt_weekly_call_list order by call_rank"
+    ).fetchall()
+    body = section.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if rows else ""
+    assert body.count("<tr") == len(rows)
+    positions = [body.find(html.escape(name, quote=True)) for name, _ in rows if name]
+    assert all(position >= 0 for position in positions), rows
+    assert positions == sorted(positions)
+    for _, reason in rows:
+        assert html.escape(reason, quote=True) in body
+
+
 def test_report_mrr_agrees_with_the_accounts_mart(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
     """The MRR shown (the revenue summary's month-end) is the sum of the accounts' current MRR."""
     columns = {row[0] for row in marts.execute("describe marts.dim_accounts").fetchall()}
@@ -214,6 +230,38 @@ def test_mrr_bridge_shows_fx_signed(report: Path, marts: duckdb.DuckDBPyConnecti
     assert "-0.40" in page.mrr_table(summary)
     bars = {trace.name: list(trace.y) for trace in figures.mrr_movements(summary).data if trace.type == "bar"}
     assert bars["FX"] == [-0.40] and bars["Contraction"] == [-39.0]
+
+
+def test_partial_month_is_drawn_apart_not_as_a_drop() -> None:
+    """The current month (as of 2026-11-15) is a hollow marker off the line, labelled month to date;
+    a month that ended on the as-of date is complete."""
+    assert figures.partial_month_start("2026-11-15") == "2026-11-01"
+    assert figures.partial_month_start("2026-11-30") is None
+    adoption = pd.DataFrame(
+        {
+            "feature_id": ["f1", "f1", "f1"],
+            "month_start": pd.to_datetime(["2026-09-01", "2026-10-01", "2026-11-01"]),
+            "adoption_rate": [0.6, 0.7, 0.1],
+            "is_complete_month": [True, True, False],
+        }
+    )
+    line, partial = figures.account_adoption(adoption, {"f1": "Reports"}).data
+    assert list(line.y) == [0.6, 0.7] and "lines" in line.mode
+    assert list(partial.y) == [0.1] and partial.mode == "markers"
+    assert partial.marker.symbol == "circle-open" and "month to date" in partial.hovertemplate
+    summary = pd.DataFrame(
+        {
+            "month_start": pd.to_datetime(["2026-10-01", "2026-11-01"]),
+            **{f"{name}_mrr": [10.0, 1.0] for name in ("new", "expansion", "reactivation", "contraction")},
+            **{f"{name}_mrr": [0.0, 0.0] for name in ("churned", "fx")},
+            "nrr": [1.0, 1.0],
+            "grr": [1.0, 1.0],
+        }
+    )
+    movements = figures.mrr_movements(summary, "2026-11-01")
+    bars = [trace for trace in movements.data if trace.type == "bar"]
+    assert all(list(bar.marker.opacity) == [1.0, 0.4] for bar in bars)
+    assert [note.text for note in movements.layout.annotations] == ["month to date"]
 
 
 def test_backtest_section_shows_the_summary_mart(report: Path, marts: duckdb.DuckDBPyConnection) -> None:

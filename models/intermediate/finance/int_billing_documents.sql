@@ -84,7 +84,10 @@ first_rates as (
 
 final as (
     select
-        customers.account_id,
+        coalesce(
+            customers.account_id,
+            {{ dbt.concat(["'" ~ var('unmapped_customer_account_prefix') ~ "'", 'documents.customer_id']) }}
+        ) as account_id,
         documents.document_type,
         documents.document_id,
         documents.invoice_id,
@@ -126,6 +129,7 @@ final as (
         on first_rates.currency = first_day_rates.currency
             and first_rates.first_rate_date = first_day_rates.rate_date
     where cast(documents.document_at as date) <= as_of.as_of_date
+        and documents.customer_id is not null
 )
 
 select * from final

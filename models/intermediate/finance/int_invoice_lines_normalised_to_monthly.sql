@@ -5,7 +5,8 @@
 -- subscription, void invoices and $0 regular lines (trials) add nothing. The price is a Stripe price or a
 -- legacy plan (int_prices_unioned_with_plans). Where the line has unit_amount_excluding_tax, the price
 -- is counted net of tax: × the line's tax_exclusive_share (unit_amount_excluding_tax × quantity ÷ amount,
--- at most 1), so a tax-inclusive price never inflates MRR.
+-- at most 1), so a tax-inclusive price never inflates MRR. is_seat: the quantity is licensed seats
+-- (macro is_seat_price: the product's seat unit_label, else a per-unit price; var seat_products narrows).
 -- Discounts are applied per subscription and day from the coupon in force (int_subscription_mrr_daily).
 -- A negative regular (non-proration) line is a credit, never MRR: it must reverse an earlier charge of the
 -- same subscription item, price, period, quantity and amount (mrr_rule `reversal`, adds nothing). The
@@ -30,6 +31,12 @@ products as (
     select * from {{ ref('stg_stripe__products') }}
 ),
 
+-- does the catalogue label its seats? then unit_label decides which prices are seats (macro is_seat_price)
+catalogue as (
+    select coalesce(max(case when {{ is_seat_unit_label('unit_label') }} then 1 else 0 end), 0) = 1 as has_seat_labels
+    from products
+),
+
 recurring_lines as (
     select
         invoice_lines.invoice_line_item_id,
@@ -40,7 +47,10 @@ recurring_lines as (
         invoice_lines.price_id,
         prices.product_id,
         products.product_name,
-        {{ is_seat_product('prices.product_id', 'products.product_name') }} as is_seat,
+        {{ is_seat_price(
+            'prices.billing_scheme', 'products.unit_label', 'catalogue.has_seat_labels',
+            'prices.product_id', 'products.product_name'
+        ) }} as is_seat,
         invoice_lines.currency,
         invoice_lines.is_proration,
         invoice_lines.quantity,
@@ -64,6 +74,7 @@ recurring_lines as (
         on invoice_lines.invoice_id = invoices.invoice_id
     left join products
         on prices.product_id = products.product_id
+    cross join catalogue
     where prices.price_type = 'recurring'
         and coalesce(prices.usage_type, 'licensed') <> 'metered'
         and invoice_lines.subscription_id is not null

@@ -25,12 +25,14 @@
 --   * the last var lookback_days days already stored, and
 --   * the first day whose measured inputs differ from the stored ones (new days, late events,
 --     re-attributed events, changed billing) —
--- so a run equals a full refresh. Scores of the 30 days before that are recomputed too but only
--- read (health_score_change_30d), not written. Rows dated after the as-of date (a run with an
+-- so a run equals a full refresh. Scores of the 30 (or var driver_lookback_days, if more) days before
+-- that are recomputed too but only read (health_score_change_30d, health_score_change_28d,
+-- health_change_driver), not written. Rows dated after the as-of date (a run with an
 -- earlier as-of date: a backfill, a schedule re-run) are deleted first (macros/as_of_date.sql).
 {%- set weights = health_weights() %}
 {%- set components = health_components() %}
-{%- set change_days = 30 %}
+{%- set lookback = var('driver_lookback_days') | int %}
+{%- set change_days = [30, lookback] | max %}
 {%- set input_columns = [
     'active_users_30d', 'active_users_90d', 'events_30d', 'last_active_date', 'days_since_last_activity',
     'core_features_available', 'core_features_adopted', 'core_features_used', 'mean_depth_ratio_of_used',
@@ -151,9 +153,43 @@ weighted as (
             {%- endfor %}
         ) as measured_weight,
         {%- for name, column in components %}
-            coalesce({{ weights[name] }} * (100 - {{ column }}), -1) as {{ name }}_pull{% if not loop.last %},{% endif %}
+            -- the typical account of the day: mean of the component over the accounts measured on it
+            avg({{ column }}) over (partition by as_of_date) as {{ name }}_peer_mean{% if not loop.last %},{% endif %}
         {%- endfor %}
     from seat_scores
+),
+
+points as (
+    select
+        *,
+        {%- for name, column in components %}
+            case
+                when {{ column }} is not null and measured_weight > 0
+                    then {{ weights[name] }} * {{ column }} / measured_weight
+                else 0
+            end as {{ name }}_points{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from weighted
+),
+
+pulls as (
+    -- what pulls the score down, against the peers: weight × points below the day's peer mean
+    -- (-1 when unmeasured or not below it); what moved it: the change over var driver_lookback_days
+    -- of each component's weighted points in the score, weight × score / measured weight (0 when
+    -- unmeasured), which add up to the score, so their changes add up to the score's change
+    select
+        *,
+        {%- for name, column in components %}
+            coalesce(
+                case when {{ column }} < {{ name }}_peer_mean then {{ weights[name] }} * ({{ name }}_peer_mean - {{ column }}) end,
+                -1
+            ) as {{ name }}_pull,
+            {{ name }}_points - lag({{ name }}_points, {{ lookback }}) over (
+                partition by account_id
+                order by as_of_date
+            ) as {{ name }}_points_change{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from points
 ),
 
 scored as (
@@ -166,8 +202,13 @@ scored as (
             {%- for name, column in components %}
                 {{ name }}_pull{% if not loop.last %},{% endif %}
             {%- endfor %}
-        ) as largest_pull
-    from weighted
+        ) as largest_pull,
+        least(
+            {%- for name, column in components %}
+                coalesce({{ name }}_points_change, 0){% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as largest_points_fall
+    from pulls
 ),
 
 banded as (
@@ -184,6 +225,10 @@ banded as (
                 when {{ name }}_pull = largest_pull then '{{ name }}'
             {%- endfor %}
         end as health_driver,
+        health_score - lag(health_score, {{ lookback }}) over (
+            partition by account_id
+            order by as_of_date
+        ) as health_score_change_28d,
         {%- if var('high_mrr_threshold') is not none %}
         cast({{ var('high_mrr_threshold') }} as decimal(38, 3)) as high_mrr_threshold
         {%- else %}
@@ -203,6 +248,13 @@ with_quadrant as (
             when health_band = 'healthy' or seat_utilization >= {{ var('expansion_seat_utilization') }} then 'expansion_candidate'
             else 'low_value'
         end as quadrant,
+        case
+            when coalesce(health_score_change_28d, 0) > -{{ var('driver_min_score_drop') }} then 'none'
+            when not largest_points_fall < 0 then 'none'
+            {%- for name, column in components %}
+                when {{ name }}_points_change = largest_points_fall then '{{ name }}'
+            {%- endfor %}
+        end as health_change_driver,
         case
             when active_users_90d >= {{ var('single_champion_min_active_users') }}
                 and (
@@ -233,6 +285,8 @@ final as (
         cast(concentration_score as decimal(6, 2)) as concentration_score,
         cast(seat_utilization_score as decimal(6, 2)) as seat_utilization_score,
         cast(health_score_change_30d as decimal(6, 2)) as health_score_change_30d,
+        cast(health_score_change_28d as decimal(6, 2)) as health_score_change_28d,
+        cast(health_change_driver as {{ health_text_type() }}) as health_change_driver,
         cast(quadrant as {{ health_text_type() }}) as quadrant,
         cast(mrr as decimal(38, 2)) as mrr,
         cast(arr as decimal(38, 2)) as arr,

@@ -16,6 +16,11 @@ and `_fivetran_synced` on every row, `unit_amount_excluding_tax` (a decimal stri
 the price/product/plan columns of the published schema, `discount.amount` on invoice discounts,
 `subscription_discount` rows, and the removed subscription items (landed with `_fivetran_deleted`).
 Taxes are exclusive in the demo, so `unit_amount_excluding_tax` is the line's amount / quantity.
+
+Seats as a real catalogue shows them: every price is `billing_scheme = per_unit` (Stripe's flat prices
+are per-unit prices bought once), the plan products carry `unit_label = seat`, the flat add-ons (extra
+workspace, priority support) none and the metered API product its own unit, so the models find the
+seats from the labels with no var set (macro is_seat_price).
 """
 
 from __future__ import annotations

@@ -63,9 +63,11 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
         page.block(
             "lists",
             "Who to call this week",
-            "At risk: accounts whose revenue is exposed, largest MRR at stake first, with what pulls "
-            "their health down and their open alerts. Expansion: accounts with room to grow.",
-            f"<h3>At risk</h3>{page.view_table(data.at_risk, 'accounts_at_risk', data.open_alerts)}"
+            "At risk: the weekly call list — paying accounts with an open risk alert, most severe "
+            "first and within a severity the largest MRR at stake, capped at about a tenth of the "
+            "paying accounts — each with its reason, what pulls its health down against its peers and "
+            "what moved it in the last 28 days. Expansion: accounts with room to grow.",
+            f"<h3>At risk</h3>{page.view_table(data.at_risk, 'rpt_weekly_call_list', data.open_alerts)}"
             f"<h3 class='next'>Expansion candidates</h3>"
             f"{page.view_table(data.expansion, 'expansion_candidates', data.open_alerts)}",
         ),
@@ -83,8 +85,8 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             "fallacy",
             "Users vs accounts: the aggregation fallacy",
             "Per feature, the share of all active users who adopted it beside the share of active "
-            "accounts with an adopting user, in the latest month. A high user share with a low account "
-            "share means a few large or enthusiastic accounts carry the number.",
+            "accounts with an adopting user, in the latest complete month. A high user share with a low "
+            "account share means a few large or enthusiastic accounts carry the number.",
             charts.html(
                 figures.aggregation_fallacy(data.fallacy, data.feature_names), "No product activity data yet."
             ),
@@ -95,8 +97,11 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             "New, expansion and reactivation MRR above zero; contraction and churn below; FX (exchange-rate "
             "changes of foreign-currency MRR) on either side. Expansion and contraction are at constant "
             "rates. Net and gross revenue retention (constant rates) of accounts paying at the start of "
-            "each month underneath.",
-            charts.html(figures.mrr_movements(data.mrr_summary), "No MRR data yet.")
+            "each month underneath. The current month, still running, is faded: month to date.",
+            charts.html(
+                figures.mrr_movements(data.mrr_summary, figures.partial_month_start(data.as_of_date)),
+                "No MRR data yet.",
+            )
             + page.mrr_table(data.mrr_summary),
         ),
         page.block(
@@ -125,7 +130,7 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             f"Top {len(data.top_accounts)} accounts by MRR",
             "Each account against its own history: weekly active users and baseline (red weeks are "
             "below it), adoption of each core feature and MRR by month (the last month runs to the as-of "
-            "date), and its alerts.",
+            "date: its adoption is a hollow marker, month to date, not a drop), and its alerts.",
             "".join(accounts) or page.empty("No paying accounts yet."),
         )
     )

@@ -247,22 +247,47 @@ def backtest_rates(backtest: pd.DataFrame | None) -> go.Figure | None:
     return _layout(figure, 340, showlegend=False, bargap=0.35)
 
 
-def mrr_movements(summary: pd.DataFrame | None) -> go.Figure | None:
-    """Monthly MRR movements (stacked, losses below zero; FX signed) over NRR and GRR."""
+def partial_month_start(as_of_date: str | None) -> str | None:
+    """The first day of the as-of date's month when that month is still running (the as-of date is not
+    its last day), else None: a chart draws that month apart, as month to date."""
+    if not as_of_date:
+        return None
+    day = pd.Timestamp(as_of_date)
+    return None if day.is_month_end else day.replace(day=1).strftime("%Y-%m-%d")
+
+
+def mrr_movements(summary: pd.DataFrame | None, partial_month: str | None = None) -> go.Figure | None:
+    """Monthly MRR movements (stacked, losses below zero; FX signed) over NRR and GRR. The current,
+    partial month (`partial_month`, its first day) is drawn faded and labelled month to date: its
+    movements so far are not a month's."""
     if summary is None or summary.empty:
         return None
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06)
     months = summary["month_start"]
+    is_partial = pd.to_datetime(months).dt.strftime("%Y-%m-%d") == partial_month
+    opacity = [0.4 if flag else 1.0 for flag in is_partial]
+    suffix = ["month to date" if flag else "" for flag in is_partial]
     for column, name, color, sign in MOVEMENT_STYLE:
         figure.add_trace(
             go.Bar(
                 x=months,
                 y=sign * summary[column].fillna(0),
                 name=name,
-                marker_color=color,
-                customdata=summary[column],
-                hovertemplate=name + " %{customdata:,.0f}<extra>%{x|%b %Y}</extra>",
+                marker={"color": color, "opacity": opacity},
+                customdata=list(zip(summary[column], suffix, strict=True)),
+                hovertemplate=name + " %{customdata[0]:,.0f}<extra>%{x|%b %Y} %{customdata[1]}</extra>",
             ),
+            row=1,
+            col=1,
+        )
+    if is_partial.any():
+        figure.add_annotation(
+            x=months[is_partial].iloc[0],
+            y=1.0,
+            yref="y domain",
+            text="month to date",
+            showarrow=False,
+            font={"size": 10, "color": MUTED},
             row=1,
             col=1,
         )
@@ -325,22 +350,46 @@ def account_activity(weekly: pd.DataFrame) -> go.Figure | None:
 
 
 def account_adoption(adoption: pd.DataFrame, feature_names: dict[str, str]) -> go.Figure | None:
-    """Monthly adoption rate of each core feature."""
+    """Monthly adoption rate of each core feature: complete months joined by a line; the current,
+    partial month (is_complete_month false) a hollow marker apart, labelled month to date, so that its
+    lower-by-construction rate never reads as a drop."""
     if adoption.empty:
         return None
+    complete = (
+        adoption["is_complete_month"].fillna(True).astype(bool)
+        if "is_complete_month" in adoption
+        else pd.Series(True, index=adoption.index)
+    )
     figure = go.Figure()
     for position, (feature, rows) in enumerate(adoption.groupby("feature_id", sort=True)):
         name = label(feature_names.get(feature, feature))
+        color = FEATURE_COLORS[position % len(FEATURE_COLORS)]
+        done = rows[complete.loc[rows.index]]
+        partial = rows[~complete.loc[rows.index]]
         figure.add_trace(
             go.Scatter(
-                x=rows["month_start"],
-                y=rows["adoption_rate"],
+                x=done["month_start"],
+                y=done["adoption_rate"],
                 name=name,
+                legendgroup=name,
                 mode="lines+markers",
-                line={"color": FEATURE_COLORS[position % len(FEATURE_COLORS)], "width": 2},
+                line={"color": color, "width": 2},
                 hovertemplate=name + " %{y:.0%}<extra>%{x|%b %Y}</extra>",
             )
         )
+        if not partial.empty:
+            figure.add_trace(
+                go.Scatter(
+                    x=partial["month_start"],
+                    y=partial["adoption_rate"],
+                    name=name + " (month to date)",
+                    legendgroup=name,
+                    showlegend=False,
+                    mode="markers",
+                    marker={"color": color, "symbol": "circle-open", "size": 9, "line": {"width": 2}},
+                    hovertemplate=name + " %{y:.0%} month to date<extra>%{x|%b %Y}</extra>",
+                )
+            )
     figure = _small(
         figure, "Monthly adoption rate per core feature", yaxis={"tickformat": ".0%", "range": [0, 1.02]}
     )

@@ -84,6 +84,10 @@ TITLES = {
     "health_score": "Health",
     "health_band": "Band",
     "health_driver": "Pulled down by",
+    "health_change_driver": "Moved by (28d)",
+    "call_rank": "#",
+    "reason": "Reason",
+    "open_risk_alerts": "Risk alerts",
     "open_alert_types": "Open alerts",
     "open_alerts": "Open alerts",
     "highest_severity": "Severity",
@@ -110,7 +114,7 @@ def _guess_format(column: str) -> Cell:
         return day
     if column.endswith("_score"):
         return score
-    if column.endswith(("_users", "_seats", "_days", "_count", "_rank", "_30d")):
+    if column.endswith(("_users", "_seats", "_days", "_count", "_rank", "_30d", "_risk_alerts")):
         return number
     if column.endswith(("_type", "_types", "_band", "_driver", "_alerts", "quadrant", "segment", "severity")):
         return humanize

@@ -31,8 +31,8 @@ OPTIONAL_MARTS = (
     "fct_account_mrr_monthly",
     "fct_mrr_summary_monthly",
     "account_alerts",
-    "accounts_at_risk",
     "expansion_candidates",
+    "rpt_weekly_call_list",
     "rpt_health_backtest_summary",
 )
 # account facts shown beside the charts: from dim_accounts (the contract), else the health mart
@@ -45,17 +45,20 @@ ACCOUNT_FACTS = (
     "seat_utilization",
     "next_renewal_date",
 )
-# the convenience views' columns the lists show, in this order (all columns when none of them exist)
-AT_RISK_COLUMNS = (
+# the weekly call list ("At risk" in the report), in call order
+CALL_LIST_COLUMNS = (
+    "call_rank",
     "account_name",
     "mrr_at_stake",
+    "severity",
+    "reason",
     "health_score",
     "health_band",
     "health_driver",
-    "open_alert_types",
-    "highest_severity",
-    "next_renewal_date",
+    "health_change_driver",
+    "open_risk_alerts",
 )
+# the convenience views' columns the lists show, in this order (all columns when none of them exist)
 EXPANSION_COLUMNS = (
     "account_name",
     "mrr",
@@ -254,6 +257,17 @@ def _view(reader: MartReader, name: str, preferred: tuple[str, ...]) -> pd.DataF
     return frame
 
 
+def _call_list(reader: MartReader) -> pd.DataFrame | None:
+    """The weekly call list in call order (the mart holds only the capped list)."""
+    name = "rpt_weekly_call_list"
+    if not reader.has(name):
+        return None
+    present = [column for column in CALL_LIST_COLUMNS if column in reader.columns(name)]
+    frame = reader.frame(f"select account_id, {', '.join(present)} from {MARTS}.{name} order by call_rank")
+    frame.attrs["total_rows"] = len(frame)
+    return frame
+
+
 def _features(reader: MartReader) -> pd.DataFrame:
     """Every feature (id, name, is_core) from the features seed; without it, the features seen."""
     if reader.has("features", SEEDS):
@@ -283,9 +297,16 @@ def _heatmap(reader: MartReader, top: list[str], core: list[str]) -> pd.DataFram
 
 
 def _fallacy(reader: MartReader) -> pd.DataFrame | None:
-    """User-level vs account-level adoption per feature and segment in the latest month."""
+    """User-level vs account-level adoption per feature and segment in the latest complete month (the
+    current one runs to the as-of date: its rates are lower by construction); the latest month when
+    none is complete yet."""
     if not reader.has("fct_product_activity_monthly"):
         return None
+    complete = (
+        "is_complete_month"
+        if "is_complete_month" in reader.columns("fct_product_activity_monthly")
+        else "true"
+    )
     return reader.frame(
         f"""
         select
@@ -295,7 +316,11 @@ def _fallacy(reader: MartReader) -> pd.DataFrame | None:
             cast(user_level_adoption_rate as double) as user_level_adoption_rate,
             cast(account_level_adoption_rate as double) as account_level_adoption_rate
         from {MARTS}.fct_product_activity_monthly
-        where month_start = (select max(month_start) from {MARTS}.fct_product_activity_monthly)
+        where month_start = (
+            select coalesce(
+                max(case when {complete} then month_start end), max(month_start)
+            ) from {MARTS}.fct_product_activity_monthly
+        )
         order by segment, feature_id
         """
     )
@@ -366,10 +391,17 @@ def _top_accounts(reader: MartReader, accounts: pd.DataFrame, core: list[str]) -
         f"where list_contains(?, account_id) order by account_id, week_start",
         [ids],
     )
+    complete = (
+        "is_complete_month"
+        if reader.has("fct_account_feature_adoption_monthly")
+        and "is_complete_month" in reader.columns("fct_account_feature_adoption_monthly")
+        else "true"
+    )
     adoption = _history(
         reader,
         "fct_account_feature_adoption_monthly",
-        f"select account_id, feature_id, month_start, cast(adoption_rate as double) as adoption_rate "
+        f"select account_id, feature_id, month_start, cast(adoption_rate as double) as adoption_rate, "
+        f"{complete} as is_complete_month "
         f"from {MARTS}.fct_account_feature_adoption_monthly "
         f"where list_contains(?, account_id) and list_contains(?, feature_id) "
         f"order by account_id, feature_id, month_start",
@@ -415,7 +447,7 @@ def load(reader: MartReader) -> ReportData:
         accounts=accounts,
         quadrants=_quadrants(reader),
         high_mrr_threshold=_high_mrr_threshold(reader),
-        at_risk=_view(reader, "accounts_at_risk", AT_RISK_COLUMNS),
+        at_risk=_call_list(reader),
         expansion=_view(reader, "expansion_candidates", EXPANSION_COLUMNS),
         heatmap=_heatmap(reader, heatmap_accounts["account_id"].tolist(), core_ids),
         heatmap_accounts=heatmap_accounts,

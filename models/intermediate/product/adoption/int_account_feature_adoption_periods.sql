@@ -254,12 +254,15 @@ compared as (
 
 -- a decline: the rate is below the previous period's rate (both known) by at least
 -- adoption_decline_min_change (0.10 = 10 points; 0 = any drop). A small margin absorbs floating-point
--- error, so a drop of exactly the threshold (0.9 -> 0.8) counts.
+-- error, so a drop of exactly the threshold (0.9 -> 0.8) counts. The current, partial month is never a
+-- decline and has no change (its rate counts fewer days, so it is lower by construction): it neither
+-- extends nor breaks the streak, and carries the latest complete month's consecutive_declines.
 declines as (
     select
         *,
-        adoption_rate - previous_adoption_rate as adoption_rate_change,
+        case when is_complete_period then adoption_rate - previous_adoption_rate end as adoption_rate_change,
         case
+            when not is_complete_period then 0
             when
                 adoption_rate < previous_adoption_rate
                 and previous_adoption_rate - adoption_rate >= {{ var('adoption_decline_min_change') }} - 1e-9
@@ -269,11 +272,11 @@ declines as (
     from compared
 ),
 
--- gaps and islands: every period that is not a decline starts a new streak
+-- gaps and islands: every complete period that is not a decline starts a new streak
 decline_streaks as (
     select
         *,
-        sum(1 - is_decline) over (
+        sum(case when is_complete_period then 1 - is_decline else 0 end) over (
             partition by account_id, feature_id, period_type
             order by period_number
             rows between unbounded preceding and current row

@@ -22,6 +22,7 @@ account_months as (
         adoption_periods.account_id,
         adoption_periods.feature_id,
         adoption_periods.period_start_date as month_start,
+        adoption_periods.is_complete_period,
         coalesce(accounts.segment, 'unknown') as segment,
         adoption_periods.active_users_90d,
         adoption_periods.adopting_users,
@@ -42,6 +43,7 @@ segmented as (
     select
         feature_id,
         month_start,
+        is_complete_period,
         segment,
         active_users_90d,
         adopting_users,
@@ -54,6 +56,7 @@ segmented as (
     select
         feature_id,
         month_start,
+        is_complete_period,
         'all' as segment,
         active_users_90d,
         adopting_users,
@@ -68,6 +71,7 @@ rolled_up as (
     select
         feature_id,
         month_start,
+        is_complete_period,
         segment,
         sum(case when active_users_90d > 0 then 1 else 0 end) as active_accounts,
         sum(case when adopting_users > 0 then 1 else 0 end) as accounts_with_adopters,
@@ -82,6 +86,7 @@ rolled_up as (
     group by
         feature_id,
         month_start,
+        is_complete_period,
         segment
 ),
 
@@ -89,6 +94,7 @@ final as (
     select
         cast(feature_id as {{ dbt.type_string() }}) as feature_id,
         cast(month_start as date) as month_start,
+        is_complete_period as is_complete_month,
         cast(segment as {{ dbt.type_string() }}) as segment,
         cast(active_users as {{ dbt.type_bigint() }}) as active_users,
         cast(adopting_users as {{ dbt.type_bigint() }}) as adopting_users,

@@ -4,7 +4,7 @@
 --
 -- Point in time: the band, score and quadrant are the account's fct_account_health_daily row of
 -- that day (its inputs use data up to that day only); "an open risk alert" is an account_alerts
--- episode of a risk type (every type but expansion_signal, as accounts_at_risk reads them) whose
+-- episode of a risk type (macro risk_alert_types, as rpt_weekly_call_list reads them) whose
 -- condition held on that day (opened on or before it, not closed by it: an episode is a run of days
 -- on which the condition held, so this is the alert rule evaluated on that day). Nothing after the
 -- as-of month end is read but the outcome. Outcome MRR is valued at the exchange rates of the as-of
@@ -125,7 +125,7 @@ open_risk_alerts as (
     from paying_accounts
     inner join alerts
         on paying_accounts.account_id = alerts.account_id
-            and alerts.alert_type <> 'expansion_signal'
+            and alerts.alert_type in ('{{ risk_alert_types() | join("', '") }}')
             and alerts.opened_date <= paying_accounts.as_of_date
             and (alerts.closed_date is null or alerts.closed_date > paying_accounts.as_of_date)
     group by
