@@ -33,6 +33,7 @@ HEALTH_MARTS = [
     "accounts_at_risk",
     "expansion_candidates",
     "rpt_weekly_call_list",
+    "rpt_health_backtest_summary",
 ]
 RISK_ALERTS = {
     "engagement_drop",
@@ -312,6 +313,18 @@ def test_risk_alerts_are_earned_and_the_call_list_is_capped(demo: Demo) -> None:
     listed = {account for (account,) in demo.rows("select account_id from marts.rpt_weekly_call_list")}
     assert demo.account("big_account_declining") in listed
     assert demo.account("power_user_masking") in listed
+
+
+def test_backtest_shows_a_real_but_imperfect_lift(demo: Demo) -> None:
+    """The demo's churners mostly decline in usage first, with noise (README "Demo data"): at_risk
+    accounts churn or contract clearly more often than healthy ones, and the risk alerts catch some of
+    it, far from all, with many alerts that come to nothing."""
+    summary = demo.frame("select * from marts.rpt_health_backtest_summary").set_index("health_band")
+    at_risk, overall = summary.loc["at_risk"], summary.loc["all"]
+    assert at_risk["account_months"] >= 20 and summary.loc["healthy"]["account_months"] >= 100, summary
+    assert 1.5 <= at_risk["lift_over_healthy"] <= 4, summary
+    assert 0.05 <= overall["alert_precision"] <= 0.6, summary
+    assert 0.1 <= overall["alert_recall"] <= 0.8, summary
 
 
 def test_rerunning_the_build_does_not_duplicate_alerts(demo: Demo) -> None:

@@ -267,6 +267,26 @@ def test_partial_month_is_drawn_apart_not_as_a_drop() -> None:
     assert [note.text for note in movements.layout.annotations] == ["month to date"]
 
 
+def test_backtest_section_shows_the_summary_mart(report: Path, marts: duckdb.DuckDBPyConnection) -> None:
+    """'Does health predict churn?' lists every band of rpt_health_backtest_summary with its lift,
+    precision and recall as the mart has them."""
+    text = report.read_text(encoding="utf-8")
+    assert 'id="backtest"' in text and "Does health predict churn?" in text
+    rows = marts.execute(
+        "select health_band, lift_over_healthy, alert_precision, alert_recall "
+        "from marts.rpt_health_backtest_summary order by band_order"
+    ).fetchall()
+    assert [band for band, *_ in rows] == ["healthy", "neutral", "at_risk", "unscored", "all"]
+    shown = re.findall(r'<tr data-band="([a-z_]+)"([^>]*)>', text)
+    assert [band for band, _ in shown] == [band for band, *_ in rows]
+    for (band, attrs), (_, lift, precision, recall) in zip(shown, rows, strict=True):
+        for name, value in (("lift", lift), ("precision", precision), ("recall", recall)):
+            found = re.search(rf'data-{name}="([^"]+)"', attrs)
+            assert (found is None) == (value is None), (band, name)
+            if found is not None:
+                assert float(found.group(1)) == pytest.approx(value), (band, name)
+
+
 def test_page_pieces_escape_what_they_show() -> None:
     hostile = '<img src=x onerror=alert(1)> O\'Brien & "Co" 🚀'
     frame = pd.DataFrame({"account_id": ["a1"], "account_name": [hostile], "mrr_at_stake": [1234.5]})

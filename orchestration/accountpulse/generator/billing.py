@@ -29,6 +29,21 @@ from accountpulse.generator.pricing import (
 FREE_SHARE = 0.35  # of the ordinary accounts left after the scenarios are handed out ...
 FREE_MAX_USERS = 30  # ... that are small: bigger organizations pay
 
+# Fates of the plain paying accounts (no scenario), so that health can be tested against outcomes
+# (rpt_health_backtest). Each draws one fate from its own random stream: churn (cancels at once),
+# contract (cuts its seats by CONTRACT_SEAT_CUT), a false alarm (usage dips, then recovers; billing
+# unchanged) or none. Of the churning and contracting accounts, WARNED_SHARE show it first in usage:
+# their engaged users fall to DECLINE_FLOOR over the WARNING_DAYS before the billing event; the others
+# give no warning (healthy accounts that churn). README "Demo data" documents the rates.
+FATE_SHARES = {"churn": 0.15, "contract": 0.15, "false_alarm": 0.12}
+WARNED_SHARE = 0.8
+WARNING_DAYS = (30, 80)  # the drop starts this many days before the billing event ...
+DROP_DAYS = 10.0  # ... and takes this long
+DECLINE_FLOOR = 0.15  # engaged share at the bottom of the drop (churn and false alarms)
+CONTRACT_FLOOR = 0.3  # ... of a contraction, which recovers to CONTRACT_AFTER in the 30 days after it
+CONTRACT_AFTER = 0.6
+CONTRACT_SEAT_CUT = 0.5
+
 # Scenarios handed out in this order to ordinary accounts that fit them (small data sets get the
 # first ones). A second round repeats the common ones.
 SCENARIO_QUEUE = (
@@ -184,6 +199,59 @@ def _wind_down(account: Account, churn_ms: int, quiet_after_days: int) -> None:
     account.activity_end_day = min(account.activity_end_day, churn_day + quiet_after_days + 1)
 
 
+def _draw_fate(rng: np.random.Generator) -> str | None:
+    draw = rng.random()
+    for fate, share in FATE_SHARES.items():
+        if draw < share:
+            return fate
+        draw -= share
+    return None
+
+
+def _plant_fate(
+    account: Account, sub: SubscriptionPlan, ctx: _Context, currency: str, seed: int
+) -> str | None:
+    """Give a plain paying account its fate (FATE_SHARES); returns its scenario name, None for none."""
+    rng = rng_for(seed, "billing", "fate", account.index)
+    fate = _draw_fate(rng)
+    span = ctx.span(90, 5, 30)
+    at = _between(rng, *span)
+    if fate is None or at is None:
+        return None
+    day = at // MS_DAY
+    warned = rng.random() < WARNED_SHARE
+    warning = float(rng.integers(*WARNING_DAYS))
+    if fate == "false_alarm":
+        account.set_curve(
+            [
+                (day - warning, 1.0),
+                (day - warning + DROP_DAYS, DECLINE_FLOOR),
+                (float(day), DECLINE_FLOOR),
+                (day + DROP_DAYS, 1.0),
+            ]
+        )
+        return "false_alarm"
+    if fate == "churn":
+        sub.actions.append((at, "cancel_now", ()))
+        account.activity_end_day = min(account.activity_end_day, day + int(rng.integers(3, 15)))
+    else:
+        sub.price, sub.seat_sync = _monthly("team", currency), False
+        sub.quantity = max(account.n_users + 2, 6)
+        sub.actions.append((at, "quantity", (0, max(1, round(sub.quantity * (1 - CONTRACT_SEAT_CUT))))))
+    if warned and fate == "churn":
+        account.set_curve([(day - warning, 1.0), (day - warning + DROP_DAYS, DECLINE_FLOOR)])
+    elif warned:
+        account.set_curve(
+            [
+                (day - warning, 1.0),
+                (day - warning + DROP_DAYS, CONTRACT_FLOOR),
+                (float(day), CONTRACT_FLOOR),
+                (day + 30.0, CONTRACT_AFTER),
+            ]
+        )
+    return f"{fate}_{'warned' if warned else 'unwarned'}"
+
+
 def plan_billing(
     accounts: list[Account], start_day: int, end_day: int, seed: int, spare_ids: list[str]
 ) -> BillingBook:
@@ -327,6 +395,10 @@ def plan_billing(
             sub.quantity = max(account.n_users + 3, 5)
             at = _between(rng, *ctx.span(30, 10))
             sub.actions.append((at, "quantity", (0, max(1, sub.quantity - int(rng.integers(2, 5))))))
+        elif scenario is None:
+            fate = _plant_fate(account, sub, ctx, currency, seed)
+            if fate is not None:
+                scenarios.setdefault(fate, []).append(account.account_id)
         customer = customer_for(account, sub.price.currency, min(sub.start_ms, ctx.start_ms) - MS_HOUR)
         customer.subscriptions = [sub, *extra_subs]
         customers.append(customer)

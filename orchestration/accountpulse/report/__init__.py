@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from accountpulse.paths import PROJECT_DIR
@@ -103,6 +104,15 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
             )
             + page.mrr_table(data.mrr_summary),
         ),
+        page.block(
+            "backtest",
+            "Does health predict churn?",
+            _backtest_lede(data),
+            charts.html(
+                figures.backtest_rates(data.backtest), "No month end with a full horizon after it yet."
+            )
+            + page.backtest_table(data.backtest),
+        ),
     ]
     accounts = []
     for position, detail in enumerate(data.top_accounts, start=1):
@@ -127,6 +137,21 @@ def _sections(data: ReportData, charts: _Charts) -> list[str]:
     return sections
 
 
+def _backtest_lede(data: ReportData) -> str:
+    lede = (
+        "Every paying account on every past month end, by the health band it had that day, and what "
+        "its MRR did in the next 90 days (churned: fell to zero; contracted: fell below the month end's "
+        "MRR). Lift: how many times more often than a healthy account. Precision and recall: of the risk "
+        "alerts open that day, the share followed by churn or contraction, and of the churns and "
+        "contractions, the share an alert foresaw."
+    )
+    if data.backtest is not None and not data.backtest.empty:
+        first, last = data.backtest["first_as_of_date"].min(), data.backtest["last_as_of_date"].max()
+        if not pd.isna(first):
+            lede += f" Month ends {page.day(first)} to {page.day(last)}."
+    return lede
+
+
 def render(data: ReportData, source: str) -> str:
     charts = _Charts()
     body = "\n".join(_sections(data, charts))
@@ -143,6 +168,7 @@ def render(data: ReportData, source: str) -> str:
             ("adoption", "Adoption"),
             ("fallacy", "Users vs accounts"),
             ("revenue", "MRR movements"),
+            ("backtest", "Does health predict churn?"),
             ("accounts", "Top accounts"),
         ],
         body=body,

@@ -203,6 +203,50 @@ def aggregation_fallacy(fallacy: pd.DataFrame | None, feature_names: dict[str, s
     return _layout(figure, 380, barmode="group", bargap=0.25)
 
 
+BAND_STYLE = {
+    "healthy": ("Healthy", "#2f855a"),
+    "neutral": ("Neutral", "#d69e2e"),
+    "at_risk": ("At risk", "#c53030"),
+    "unscored": ("Unscored", "#a0aec0"),
+}
+
+
+def backtest_rates(backtest: pd.DataFrame | None) -> go.Figure | None:
+    """Churn-or-contraction rate in the next horizon per health band, the all-band rate as a line."""
+    if backtest is None or backtest.empty:
+        return None
+    bands = backtest[backtest["health_band"].isin(list(BAND_STYLE)) & (backtest["account_months"] > 0)]
+    if bands.empty:
+        return None
+    figure = go.Figure(
+        go.Bar(
+            x=[BAND_STYLE[band][0] for band in bands["health_band"]],
+            y=bands["churn_or_contraction_rate"],
+            marker_color=[BAND_STYLE[band][1] for band in bands["health_band"]],
+            text=[
+                f"{rate:.0%} of {int(months)}"
+                for rate, months in zip(
+                    bands["churn_or_contraction_rate"], bands["account_months"], strict=True
+                )
+            ],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1%} churned or contracted<extra></extra>",
+        )
+    )
+    overall = backtest[backtest["health_band"] == "all"]["churn_or_contraction_rate"]
+    if not overall.empty and not pd.isna(overall.iloc[0]):
+        figure.add_hline(
+            y=float(overall.iloc[0]),
+            line_dash="dot",
+            line_color=MUTED,
+            annotation_text="all accounts",
+            annotation_position="top left",
+        )
+    top = float(bands["churn_or_contraction_rate"].max())
+    figure.update_yaxes(tickformat=".0%", range=[0, max(top * 1.25, 0.05)], title="churned or contracted")
+    return _layout(figure, 340, showlegend=False, bargap=0.35)
+
+
 def partial_month_start(as_of_date: str | None) -> str | None:
     """The first day of the as-of date's month when that month is still running (the as-of date is not
     its last day), else None: a chart draws that month apart, as month to date."""

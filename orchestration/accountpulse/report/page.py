@@ -135,7 +135,7 @@ def table(
     columns = list(columns)
     head = "".join(f"<th>{esc(title)}</th>" for _, title, _ in columns)
     body = []
-    numeric = (money, percent, number, percent_1, score)
+    numeric = (money, percent, number, percent_1, score, ratio)
     for _, row in frame.iterrows():
         cells = "".join(
             f'<td class="{"num" if fmt in numeric else ""}">{esc(fmt(row[name]))}</td>'
@@ -274,6 +274,38 @@ def mrr_table(summary: pd.DataFrame | None, months: int = 6) -> str:
         ],
         css="mrr",
         row_attrs=lambda row: {"month": day(row["month_start"]), "ending-mrr": row["ending_mrr"]},
+    )
+
+
+def ratio(value: object) -> str:
+    return "—" if _missing(value) else f"{float(value):.2f}×"  # type: ignore[arg-type]
+
+
+def backtest_table(backtest: pd.DataFrame | None) -> str:
+    if backtest is None or backtest.empty:
+        return ""
+    return table(
+        backtest,
+        [
+            ("health_band", "Band then", humanize),
+            ("account_months", "Account months", number),
+            ("churned", "Churned", number),
+            ("contracted", "Contracted", number),
+            ("expanded", "Expanded", number),
+            ("unchanged", "Unchanged", number),
+            ("churn_or_contraction_rate", "Churn or contraction", percent_1),
+            ("lift_over_healthy", "Lift over healthy", ratio),
+            ("alerted", "Risk alert open", number),
+            ("alert_precision", "Alert precision", percent_1),
+            ("alert_recall", "Alert recall", percent_1),
+        ],
+        css="backtest",
+        row_attrs=lambda row: {
+            "band": row["health_band"],
+            "lift": row["lift_over_healthy"],
+            "precision": row["alert_precision"],
+            "recall": row["alert_recall"],
+        },
     )
 
 

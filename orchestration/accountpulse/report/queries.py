@@ -33,6 +33,7 @@ OPTIONAL_MARTS = (
     "account_alerts",
     "expansion_candidates",
     "rpt_weekly_call_list",
+    "rpt_health_backtest_summary",
 )
 # account facts shown beside the charts: from dim_accounts (the contract), else the health mart
 ACCOUNT_FACTS = (
@@ -135,6 +136,7 @@ class ReportData:
     fallacy: pd.DataFrame | None
     mrr_summary: pd.DataFrame | None
     open_alerts: pd.DataFrame | None
+    backtest: pd.DataFrame | None  # rpt_health_backtest_summary, one row per band, healthy first
     feature_names: dict[str, str]
     top_accounts: list[AccountDetail] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -340,6 +342,19 @@ def _mrr_summary(reader: MartReader) -> pd.DataFrame | None:
     )
 
 
+def _backtest(reader: MartReader) -> pd.DataFrame | None:
+    if not reader.has("rpt_health_backtest_summary"):
+        return None
+    return reader.frame(
+        "select health_band, account_months, churned, contracted, expanded, unchanged, "
+        "churn_or_contraction, cast(churn_or_contraction_rate as double) as churn_or_contraction_rate, "
+        "cast(lift_over_healthy as double) as lift_over_healthy, alerted, alerted_churn_or_contraction, "
+        "cast(alert_precision as double) as alert_precision, cast(alert_recall as double) as alert_recall, "
+        "as_of_dates, first_as_of_date, last_as_of_date "
+        f"from {MARTS}.rpt_health_backtest_summary order by band_order"
+    )
+
+
 def _alerts_sql(reader: MartReader) -> str:
     """The alert contract's columns, plus the plain-words evidence when the mart has it."""
     evidence = "evidence_text" if "evidence_text" in reader.columns("account_alerts") else "null"
@@ -439,6 +454,7 @@ def load(reader: MartReader) -> ReportData:
         fallacy=_fallacy(reader),
         mrr_summary=_mrr_summary(reader),
         open_alerts=_open_alerts(reader),
+        backtest=_backtest(reader),
         feature_names=dict(zip(features["feature_id"], features["feature_name"], strict=True)),
         missing=[name for name in OPTIONAL_MARTS if not reader.has(name)],
     )
