@@ -1,9 +1,14 @@
 -- Health band (and all bands together) over every backtested account × month end of
 -- rpt_health_backtest: how often the next horizon brought churn or contraction, how much more often
 -- than for healthy accounts (lift), and how well the open risk alerts of the day foresaw it
--- (precision, recall). Every band is listed, with zeros when no account month falls in it.
+-- (precision, recall). Every band is listed, with zeros when no account month falls in it; on an
+-- empty warehouse (no as-of date) the summary is empty like every mart.
 with backtest as (
     select * from {{ ref('rpt_health_backtest') }}
+),
+
+as_of as (
+    select as_of_date from {{ ref('util_as_of_date') }}
 ),
 
 bands as (
@@ -64,6 +69,8 @@ counted as (
             case when backtest_with_all.has_open_risk_alert and backtest_with_all.is_churn_or_contraction then 1 else 0 end
         ) as alerted_churn_or_contraction
     from bands
+    inner join as_of
+        on as_of.as_of_date is not null
     left join backtest_with_all
         on bands.health_band = backtest_with_all.health_band
     group by
