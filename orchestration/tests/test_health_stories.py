@@ -34,6 +34,7 @@ HEALTH_MARTS = [
     "expansion_candidates",
     "rpt_weekly_call_list",
     "rpt_health_backtest_summary",
+    "rpt_crm_account_signals",
 ]
 RISK_ALERTS = {
     "engagement_drop",
