@@ -17,7 +17,7 @@ import pandas as pd
 from accountpulse.errors import UserError
 from accountpulse.warehouse import Warehouse
 
-CRM_MODEL = "rpt_crm_account_signals"  # the mart's public name (SPEC.md)
+CRM_MODEL = "rpt_crm_account_signals"  # the mart the exposure crm_account_signals documents
 FORMATS = ("csv", "jsonl")
 
 
