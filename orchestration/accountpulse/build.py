@@ -122,14 +122,11 @@ def check_as_of_date(warehouse: Warehouse, manifest: Mapping[str, Any], as_of: d
 
 
 def alerts_relation(target: str) -> AlertsRelation | None:
-    from accountpulse.manifest import load_manifest
+    from accountpulse.manifest import load_manifest, model_node
     from accountpulse.project import ensure_manifest
 
-    manifest = load_manifest(ensure_manifest(target))
-    for props in manifest["nodes"].values():
-        if props["resource_type"] == "model" and props["name"] == ALERTS_MODEL:
-            return AlertsRelation(props["schema"], props.get("alias") or props["name"])
-    return None
+    props = model_node(load_manifest(ensure_manifest(target)), ALERTS_MODEL)
+    return AlertsRelation(props["schema"], props.get("alias") or props["name"]) if props else None
 
 
 def _first_line(text: str) -> str:

@@ -38,14 +38,11 @@ def parse_changed_since(value: str | None) -> date | None:
 
 
 def crm_relation(target: str) -> Relation | None:
-    from accountpulse.manifest import load_manifest
+    from accountpulse.manifest import load_manifest, model_node
     from accountpulse.project import ensure_manifest
 
-    manifest = load_manifest(ensure_manifest(target))
-    for props in manifest["nodes"].values():
-        if props["resource_type"] == "model" and props["name"] == CRM_MODEL:
-            return Relation(props["schema"], props.get("alias") or props["name"])
-    return None
+    props = model_node(load_manifest(ensure_manifest(target)), CRM_MODEL)
+    return Relation(props["schema"], props.get("alias") or props["name"]) if props else None
 
 
 def read_signals(warehouse: Warehouse, relation: Relation, changed_since: date | None) -> pd.DataFrame:

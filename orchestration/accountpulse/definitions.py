@@ -19,7 +19,7 @@ from accountpulse.alerts import ALERTS_MODEL, AlertsRelation, deliver
 from accountpulse.checks import freshness_check, gx_checks, source_freshness_policy
 from accountpulse.dbt_layers import all_layer_assets
 from accountpulse.gx_suites import plan_all
-from accountpulse.manifest import build_layers, load_manifest
+from accountpulse.manifest import build_layers, load_manifest, model_node
 from accountpulse.paths import marts_duckdb_path
 from accountpulse.project import dbt_project, dbt_resource, ensure_manifest
 from accountpulse.publish import publish_marts, published_schemas
@@ -35,17 +35,10 @@ DAILY_CRON = "0 6 * * 1-6"
 WEEKLY_CRON = "0 6 * * 0"
 
 
-def _alerts_model(manifest: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for props in manifest["nodes"].values():
-        if props["resource_type"] == "model" and props["name"] == ALERTS_MODEL:
-            return props
-    return None
-
-
 def alert_outbox_asset(
     manifest: Mapping[str, Any], translator: AccountpulseTranslator
 ) -> dg.AssetsDefinition:
-    model = _alerts_model(manifest)
+    model = model_node(manifest, ALERTS_MODEL)
     relation = AlertsRelation(model["schema"], model.get("alias") or model["name"]) if model else None
     deps = [translator.get_asset_key(model)] if model else []
 

@@ -26,6 +26,14 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return _load(str(path), path.stat().st_mtime_ns)
 
 
+def model_node(manifest: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    """The manifest node of the model called `name` (the CLI and jobs that read one mart), or None."""
+    for props in manifest["nodes"].values():
+        if props["resource_type"] == "model" and props["name"] == name:
+            return props
+    return None
+
+
 def meta(props: Mapping[str, Any]) -> dict[str, Any]:
     """A node's or column's meta: dbt keeps it both at the top level and under config."""
     merged = dict(props.get("config", {}).get("meta") or {})
