@@ -41,7 +41,7 @@ last_change as (
 ),
 
 stripe_customers as (
-    -- an account billed under several customers sends the oldest live one (the count says so)
+    -- an account billed under several customers sends the lowest live customer id (the count says so)
     select
         account_id,
         min(case when not coalesce(is_deleted, false) then customer_id end) as live_customer_id,
